@@ -1,0 +1,63 @@
+"""The product catalogue shared by the SP-API generator and the Commerce sandbox.
+
+The generator sells these SKUs on Amazon; the Commerce sandbox seeds all of them
+except ``UNKNOWN_SKUS``, which stay missing on purpose so that a share of the
+generated orders exercises the "unknown SKU" quarantine path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Product:
+    sku: str
+    name: str
+    price: Decimal  # USD list price; other marketplaces convert it
+    asin: str
+
+
+_FAMILIES = [
+    ("MUG", "Ceramic mug", "12.90"),
+    ("TEE", "Organic cotton t-shirt", "19.50"),
+    ("CAP", "Baseball cap", "15.00"),
+    ("BTL", "Insulated bottle", "24.99"),
+    ("BAG", "Canvas tote bag", "17.25"),
+    ("NBK", "Dot-grid notebook", "9.99"),
+    ("PEN", "Gel pen set", "6.49"),
+    ("LMP", "Desk lamp", "39.00"),
+    ("CBL", "USB-C cable", "11.99"),
+    ("CHG", "Wall charger", "21.49"),
+]
+
+PRODUCTS: list[Product] = [
+    Product(
+        sku=f"{code}-{variant:03d}",
+        name=f"{name} #{variant}",
+        price=(Decimal(price) + Decimal(variant) / 4).quantize(Decimal("0.01")),
+        asin=f"B0{index:02d}{variant:03d}XYZ"[:10],
+    )
+    for index, (code, name, price) in enumerate(_FAMILIES)
+    for variant in range(1, 7)
+]
+
+#: SKUs sold on Amazon but absent from the Commerce catalogue by default.
+UNKNOWN_SKUS: frozenset[str] = frozenset({"LMP-006", "CHG-006"})
+
+BY_SKU: dict[str, Product] = {p.sku: p for p in PRODUCTS}
+
+#: Amazon marketplaces the sandbox sells on: id -> (country, currency, FX from USD).
+MARKETPLACES: dict[str, tuple[str, str, Decimal]] = {
+    "ATVPDKIKX0DER": ("US", "USD", Decimal("1")),
+    "A2EUQ1WTGCTBG2": ("CA", "CAD", Decimal("1.37")),
+    "A1AM78C64UM0Y8": ("MX", "MXN", Decimal("18.20")),
+}
+
+#: Commerce store views the sandbox seeds: code -> (store_id, website_id, currency).
+STORES: dict[str, tuple[int, int, str]] = {
+    "default": (1, 1, "USD"),
+    "amazon_ca": (2, 1, "CAD"),
+    "amazon_mx": (3, 1, "MXN"),
+}

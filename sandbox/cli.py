@@ -1,0 +1,72 @@
+"""``python -m sandbox serve``: run the SP-API and Commerce sandboxes in one process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
+        "serve",
+        help="start both sandboxes",
+        description="Start the local Amazon SP-API and Adobe Commerce sandboxes. "
+        "Both answer GET /_sandbox/health with 200 once ready.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    serve.add_argument("--spapi-port", type=int, default=8781, help="SP-API (and LWA) port (default: %(default)s)")
+    serve.add_argument("--commerce-port", type=int, default=8782, help="Commerce REST port (default: %(default)s)")
+    serve.add_argument(
+        "--commerce-db",
+        default="sqlite:///.local/commerce.db",
+        help="SQLAlchemy URL of the Commerce database, created if missing (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="generate a seeded order history on start (with --orders and --hours); none by default",
+    )
+    serve.add_argument("--orders", type=int, default=200, help="orders to generate with --seed (default: %(default)s)")
+    serve.add_argument("--hours", type=float, default=24, help="hours of history to generate with --seed (default: %(default)s)")
+    serve.add_argument(
+        "--rate-limits",
+        choices=["off", "default", "scaled"],
+        default="default",
+        help="SP-API usage plans: off, the published defaults, or scaled by --rate-factor (default: %(default)s)",
+    )
+    serve.add_argument("--rate-factor", type=float, default=1.0, help="multiplier on rates and bursts in scaled mode")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    from sandbox.commerce.app import create_app as create_commerce_app
+    from sandbox.spapi.app import create_app as create_spapi_app
+
+    spapi = create_spapi_app(
+        seed=args.seed,
+        orders=args.orders,
+        hours=args.hours,
+        rate_limit_mode=args.rate_limits,
+        rate_factor=args.rate_factor,
+    )
+    commerce = create_commerce_app(db_url=args.commerce_db)
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level, access_log=False))
+        for app, port in ((spapi, args.spapi_port), (commerce, args.commerce_port))
+    ]
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper())
+    if args.command == "serve":
+        asyncio.run(_serve(args))
+    return 0
