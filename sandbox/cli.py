@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="default",
         help="SP-API usage plans: off, the published defaults, or scaled by --rate-factor (default: %(default)s)",
     )
-    serve.add_argument("--rate-factor", type=float, default=1.0, help="multiplier on rates and bursts in scaled mode")
+    serve.add_argument("--rate-factor", type=float, default=1.0, help="multiplier on the usage-plan rates in scaled mode (bursts stay as published)")
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
     return parser
 

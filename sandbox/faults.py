@@ -161,7 +161,9 @@ class _LostResponse:
     async def __call__(self, message: dict) -> None:
         if message["type"] == "http.response.start":
             headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"]
-            await self._send({**message, "headers": [*headers, (b"content-length", b"100000")]})
+            # a 204/304 may not carry a body, so the truncation would go unnoticed: announce a 200
+            status = 200 if message.get("status") in (204, 304) else message.get("status")
+            await self._send({**message, "status": status, "headers": [*headers, (b"content-length", b"100000")]})
             await self._send({"type": "http.response.body", "body": b"{", "more_body": True})
             raise ResponseLost("response dropped by fault injection")
 

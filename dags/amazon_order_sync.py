@@ -1,0 +1,192 @@
+"""
+### Amazon → Adobe Commerce order sync
+
+Every 15 minutes this DAG pulls the Amazon orders that changed in its window
+(SP-API Orders `searchOrders`), stages them in the channel database, and turns
+the importable ones into Commerce customers and orders, following Adobe's
+Amazon fulfilment workflows:
+
+* **merchant_fulfilled** — `PENDING` orders stay staged only; once Amazon marks
+  them `UNSHIPPED` (or they are first seen shipped) they get a customer (or go
+  guest) and an invoiced Commerce order. Later Amazon changes — cancellation,
+  buyer details — are carried into Commerce.
+* **fulfilled_by_amazon** — imported only once Amazon reports them `SHIPPED`,
+  and only when FBA import is enabled; created `complete`.
+
+Nothing here ever e-mails the buyer from Commerce: Amazon does that.
+
+**Window**: the data interval, reaching back by the configured overlap and to the
+last high-water mark (so a run after an outage covers the gap), clamped to
+now − 2 min. **Manual runs**: set `window_start`/`window_end`, or list
+`amazon_order_ids` to re-sync just those orders; `dry_run` extracts and stages
+without writing to Commerce. Orders that cannot be imported keep a readable
+reason in the channel tables and are retried on every run
+(`python -m include.report quarantine`).
+
+Settings: Variable `amazon_order_settings`. Connections: `amazon_sp_api`,
+`commerce_api`, `channel_db`. Pool: `amazon_sp_api`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator
+from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
+
+from include import order_sync
+from include.assets import ORDERS_SYNCED
+from include.paths import INCLUDE_DIR
+
+AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
+RESULT_TASKS = [
+    "merchant_fulfilled.import_orders",
+    "merchant_fulfilled.apply_amazon_changes",
+    "fulfilled_by_amazon.import_orders",
+]
+
+
+@dag(
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=2),
+    tags=["amazon", "commerce", "orders"],
+    doc_md=__doc__,
+    template_searchpath=[str(INCLUDE_DIR)],
+    default_args={
+        "owner": "commerce-ops",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=45),
+    },
+    params={
+        "window_start": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window start (UTC)",
+            description="Manual runs: extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
+            "Leave empty to use the schedule's window.",
+        ),
+        "window_end": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Window end (UTC)",
+            description="Manual runs: up to this time (clamped to now − 2 minutes). Empty means 'up to now'.",
+        ),
+        "amazon_order_ids": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": AMAZON_ORDER_ID},
+            title="Amazon order ids",
+            description="Re-sync just these orders (one per line, e.g. 113-1234567-1234567), fetched with getOrder. "
+            "Overrides the window.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Extract and stage only: write nothing to Commerce.",
+        ),
+    },
+)
+def amazon_order_sync():
+    @task
+    def plan_window(params=None, data_interval_start=None, data_interval_end=None) -> dict:
+        """Work out which Amazon orders this run looks at."""
+        return order_sync.plan_run(params, data_interval_start, data_interval_end)
+
+    @task(pool="amazon_sp_api")
+    def extract_orders(plan: dict, run_id=None) -> dict:
+        """SP-API searchOrders (or getOrder per id) → raw NDJSON pages in the landing store."""
+        return order_sync.extract(plan, run_id)
+
+    @task
+    def stage_orders(plan: dict, landed: dict) -> dict:
+        """Upsert the landed orders and items into the channel tables (newer lastUpdatedTime wins)."""
+        return order_sync.stage(plan, landed)
+
+    @task.branch
+    def choose_fulfilment_paths(plan: dict) -> list[str]:
+        """Run only the groups that have work; the others show as skipped."""
+        return [f"{group}.plan_chunks" for group in order_sync.groups_with_work(plan)]
+
+    @task_group
+    def merchant_fulfilled(plan: dict):
+        """Orders the seller ships (`fulfilledBy=MERCHANT`): import once `UNSHIPPED`, then follow Amazon's changes."""
+
+        @task
+        def plan_chunks(plan: dict) -> list[list[str]]:
+            """Importable MFN orders (new, changed, or retrying) split into chunks."""
+            return order_sync.import_chunks("MERCHANT", plan)
+
+        @task(max_active_tis_per_dagrun=1)
+        def import_orders(chunk: list[str]) -> dict:
+            """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""
+            return order_sync.import_chunk("MERCHANT", chunk)
+
+        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        def apply_amazon_changes(ti=None) -> dict:
+            """Cancellations and buyer-detail changes of already imported orders."""
+            return order_sync.apply_changes(ti.xcom_pull(task_ids="plan_window"))
+
+        chunks = plan_chunks(plan)
+        imported = import_orders.expand(chunk=chunks)
+        [chunks, imported] >> apply_amazon_changes()
+
+    @task_group
+    def fulfilled_by_amazon(plan: dict):
+        """Orders Amazon ships (`fulfilledBy=AMAZON`): imported only once `SHIPPED`, created complete."""
+
+        @task
+        def plan_chunks(plan: dict) -> list[list[str]]:
+            """Shipped FBA orders not imported yet, split into chunks."""
+            return order_sync.import_chunks("AMAZON", plan)
+
+        @task(max_active_tis_per_dagrun=1)
+        def import_orders(chunk: list[str]) -> dict:
+            """Complete Commerce orders (offline invoice and shipment) for one chunk."""
+            return order_sync.import_chunk("AMAZON", chunk)
+
+        import_orders.expand(chunk=plan_chunks(plan))
+
+    @task_group
+    def data_quality():
+        """Checks on the channel tables after the loads (common-sql check operators)."""
+        SQLCheckOperator(
+            task_id="one_commerce_order_per_amazon_order",
+            conn_id="channel_db",
+            sql="sql/dq_no_duplicate_commerce_orders.sql",
+            trigger_rule=TriggerRule.NONE_FAILED,
+        ) >> SQLCheckOperator(
+            task_id="importable_orders_accounted_for",
+            conn_id="channel_db",
+            sql="sql/dq_importable_orders_accounted.sql",
+            trigger_rule=TriggerRule.NONE_FAILED,
+        )
+
+    @task(outlets=[ORDERS_SYNCED], trigger_rule=TriggerRule.NONE_FAILED)
+    def summarize(plan: dict, staged: dict, ti=None, outlet_events=None) -> dict:
+        """Counts per outcome for this run; also published on the `amazon_orders_synced` asset."""
+        results = ti.xcom_pull(task_ids=RESULT_TASKS)
+        summary = order_sync.summarize(plan, staged, [r for r in results if isinstance(r, dict)])
+        outlet_events[ORDERS_SYNCED].extra = summary
+        return summary
+
+    plan = plan_window()
+    staged = stage_orders(plan, extract_orders(plan))
+    paths = choose_fulfilment_paths(plan)
+    staged >> paths
+    mfn, fba = merchant_fulfilled(plan), fulfilled_by_amazon(plan)
+    paths >> [mfn, fba]
+    checks = data_quality()
+    [mfn, fba] >> checks
+    checks >> summarize(plan, staged)
+
+
+amazon_order_sync()

@@ -1,0 +1,28 @@
+"""Adobe Commerce (Magento 2.4) admin REST client: searchCriteria builder, client, errors."""
+
+from include.commerce.client import ClientStats, CommerceClient, backoff_delay
+from include.commerce.errors import (
+    CommerceAuthError,
+    CommerceClientError,
+    CommerceError,
+    CommerceNotFound,
+    CommerceOutcomeUnknown,
+    CommerceUnavailable,
+    format_magento_message,
+)
+from include.commerce.search_criteria import Filter, SearchCriteria
+
+__all__ = [
+    "ClientStats",
+    "CommerceAuthError",
+    "CommerceClient",
+    "CommerceClientError",
+    "CommerceError",
+    "CommerceNotFound",
+    "CommerceOutcomeUnknown",
+    "CommerceUnavailable",
+    "Filter",
+    "SearchCriteria",
+    "backoff_delay",
+    "format_magento_message",
+]

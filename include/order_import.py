@@ -1,0 +1,157 @@
+"""One staged Amazon order → its Commerce customer and order, idempotently.
+
+Every step first looks at what Commerce already has, so running it again after
+a crash, a lost response or a partial failure converges on the same end state
+instead of creating anything twice:
+
+1. find the Commerce order by ``ext_order_id`` (the Amazon order id); if none,
+2. find or create the customer (``customer_creation = "create"``) or go guest,
+3. create the order (``send_email`` off: Amazon, not Commerce, e-mails buyers),
+4. invoice it offline (no notification) and set the configured processing
+   status; an FBA order is also shipped offline, which makes it ``complete``.
+
+Later Amazon changes to an imported order (cancellation, buyer details) are
+applied by :func:`apply_amazon_changes`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from include.commerce.client import CommerceClient, CommerceError
+from include.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
+from include.settings import OrderSettings
+
+log = logging.getLogger(__name__)
+
+#: Commerce states from which nothing more is done to an order.
+FINAL_STATES = frozenset({"complete", "closed", "canceled"})
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What happened to one order; ``reason`` is readable and free of buyer data."""
+
+    amazon_order_id: str
+    outcome: str  # imported | healed | updated | unchanged | canceled | refunded | failed
+    commerce_order_id: int | None = None
+    increment_id: str | None = None
+    customer_created: bool = False
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "failed"
+
+
+def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings, store: StoreRef) -> ImportResult:
+    """Create (or find) the Commerce order for ``order`` and bring it to its target state."""
+    amazon_id = order["orderId"]
+    try:
+        existing = client.find_orders_by_ext_order_id(amazon_id)
+        customer_created = False
+        if existing:
+            commerce_order, outcome = existing[0], "healed"
+        else:
+            customer_id = None
+            if settings.customer_creation == "create" and has_buyer_email(order):
+                customer_id, customer_created = _ensure_customer(client, order, store)
+            increment_id = amazon_id if settings.order_number_source == "amazon" else None
+            entity = to_commerce_order(
+                order, store=store, settings=settings, customer_id=customer_id, increment_id=increment_id
+            )
+            commerce_order, outcome = client.create_order(entity), "imported"
+        _bring_to_target_state(client, commerce_order, order, settings)
+    except MappingError as exc:
+        return ImportResult(amazon_id, "failed", reason=f"cannot map order: {exc}")
+    except CommerceError as exc:
+        return ImportResult(amazon_id, "failed", reason=f"Commerce refused: {exc}")
+    return ImportResult(
+        amazon_id,
+        outcome,
+        commerce_order_id=int(commerce_order["entity_id"]),
+        increment_id=commerce_order.get("increment_id"),
+        customer_created=customer_created,
+    )
+
+
+def _ensure_customer(client: CommerceClient, order: dict, store: StoreRef) -> tuple[int, bool]:
+    """The customer id for the buyer's e-mail on the store's website, creating the account if needed."""
+    customer = to_commerce_customer(order, website_id=store.website_id, store_id=store.store_id)
+    found = client.find_customer(customer["email"], store.website_id)
+    if found:
+        return int(found["id"]), False
+    return int(client.create_customer(customer)["id"]), True
+
+
+def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: dict, settings: OrderSettings) -> None:
+    """Invoice offline, set the processing status, and ship FBA orders — each only if not done yet."""
+    order_id = int(commerce_order["entity_id"])
+    if commerce_order.get("state") in FINAL_STATES:
+        return
+    if not float(commerce_order.get("total_invoiced") or 0):
+        client.invoice_order(order_id, capture=False, notify=False)
+    if order.get("fulfillment", {}).get("fulfilledBy") == "AMAZON":
+        if _qty_left_to_ship(client.get_order(order_id)) > 0:
+            client.ship_order(order_id, notify=False, comment=None)
+        return
+    if settings.processing_status != "processing":
+        current = client.get_order(order_id)
+        if current.get("status") != settings.processing_status:
+            client.add_order_comment(
+                order_id,
+                f"Imported from Amazon order {order['orderId']}",
+                status=settings.processing_status,
+                notify=False,
+            )
+
+
+def _qty_left_to_ship(commerce_order: dict) -> float:
+    return sum(
+        float(item.get("qty_ordered") or 0) - float(item.get("qty_shipped") or 0) - float(item.get("qty_canceled") or 0)
+        for item in commerce_order.get("items", [])
+        if not item.get("parent_item_id")
+    )
+
+
+def apply_amazon_changes(
+    client: CommerceClient, order: dict, *, commerce_order_id: int, settings: OrderSettings, store: StoreRef
+) -> ImportResult:
+    """Carry Amazon's later changes to an imported order into Commerce.
+
+    A cancellation cancels the Commerce order, or, once it is invoiced (our
+    imports always are), refunds it with an offline credit memo, which closes
+    it. Changed buyer name or e-mail are saved on the order. No customer
+    notification is sent for either.
+    """
+    amazon_id = order["orderId"]
+    try:
+        current = client.get_order(commerce_order_id)
+        if order.get("fulfillment", {}).get("fulfillmentStatus") == "CANCELLED":
+            if current.get("state") in ("canceled", "closed"):
+                return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
+            if float(current.get("total_invoiced") or 0):
+                client.refund_order(commerce_order_id, notify=False, shipping_amount=current.get("shipping_invoiced"))
+                outcome = "refunded"
+            else:
+                client.cancel_order(commerce_order_id)
+                outcome = "canceled"
+            client.add_order_comment(
+                commerce_order_id, f"Amazon order {amazon_id} was cancelled on Amazon.", notify=False
+            )
+            return ImportResult(amazon_id, outcome, commerce_order_id, current.get("increment_id"))
+        wanted = to_commerce_order(order, store=store, settings=settings, customer_id=None, increment_id=None)
+        changes = {
+            key: wanted[key]
+            for key in ("customer_email", "customer_firstname", "customer_lastname")
+            if wanted.get(key) and wanted.get(key) != current.get(key)
+        }
+        if not changes:
+            return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
+        client.update_order(commerce_order_id, changes)
+        return ImportResult(amazon_id, "updated", commerce_order_id, current.get("increment_id"))
+    except MappingError as exc:
+        return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"cannot map order: {exc}")
+    except CommerceError as exc:
+        return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"Commerce refused: {exc}")

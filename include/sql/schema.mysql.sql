@@ -1,0 +1,97 @@
+-- Channel database schema (MariaDB / MySQL, InnoDB, utf8mb4). Idempotent: safe to run on every start.
+-- Timestamps are UTC in DATETIME(6) columns: the pipeline always binds UTC values (never the server's time zone).
+-- Indexes are declared inline because MySQL has no CREATE INDEX IF NOT EXISTS.
+
+CREATE TABLE IF NOT EXISTS channel_order (
+    amazon_order_id       VARCHAR(50)   NOT NULL PRIMARY KEY,
+    marketplace_id        VARCHAR(32)   NOT NULL,
+    fulfilled_by          VARCHAR(16)   NOT NULL,
+    amazon_status         VARCHAR(32)   NOT NULL,
+    channel_status        VARCHAR(32)   NOT NULL,
+    created_at            DATETIME(6)   NOT NULL,
+    last_updated_at       DATETIME(6)   NOT NULL,
+    currency              VARCHAR(3),
+    order_total           DECIMAL(14, 2),
+    item_count            INTEGER       NOT NULL DEFAULT 0,
+    buyer_name            VARCHAR(255),
+    buyer_email           VARCHAR(255),
+    sync_fingerprint      VARCHAR(64)   NOT NULL,
+    payload               MEDIUMTEXT    NOT NULL,
+    first_seen_at         DATETIME(6)   NOT NULL,
+    last_seen_at          DATETIME(6)   NOT NULL,
+    import_status         VARCHAR(16)   NOT NULL DEFAULT 'staged',
+    import_error          TEXT,
+    import_attempts       INTEGER       NOT NULL DEFAULT 0,
+    first_failed_at       DATETIME(6),
+    last_attempt_at       DATETIME(6),
+    commerce_order_id     BIGINT,
+    commerce_increment_id VARCHAR(50),
+    imported_at           DATETIME(6),
+    imported_fingerprint  VARCHAR(64),
+    commerce_updated_at   DATETIME(6),
+    KEY ix_channel_order_import (import_status, fulfilled_by),
+    KEY ix_channel_order_updated (last_updated_at),
+    KEY ix_channel_order_commerce (commerce_order_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS channel_order_item (
+    amazon_order_id        VARCHAR(50)  NOT NULL,
+    order_item_id          VARCHAR(50)  NOT NULL,
+    sku                    VARCHAR(64),
+    asin                   VARCHAR(16),
+    title                  VARCHAR(500),
+    quantity_ordered       INTEGER      NOT NULL,
+    quantity_shipped       INTEGER      NOT NULL DEFAULT 0,
+    quantity_confirmed     INTEGER      NOT NULL DEFAULT 0,
+    currency               VARCHAR(3),
+    unit_price             DECIMAL(14, 2),
+    item_subtotal          DECIMAL(14, 2),
+    item_tax               DECIMAL(14, 2),
+    item_discount          DECIMAL(14, 2),
+    shipping_price         DECIMAL(14, 2),
+    shipping_tax           DECIMAL(14, 2),
+    shipping_discount      DECIMAL(14, 2),
+    proceeds_total         DECIMAL(14, 2),
+    order_last_updated_at  DATETIME(6)  NOT NULL,
+    commerce_order_item_id BIGINT,
+    PRIMARY KEY (amazon_order_id, order_item_id),
+    KEY ix_channel_order_item_sku (sku)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS channel_order_link (
+    commerce_order_id     BIGINT       NOT NULL PRIMARY KEY,
+    amazon_order_id       VARCHAR(50)  NOT NULL,
+    commerce_increment_id VARCHAR(50),
+    linked_at             DATETIME(6)  NOT NULL,
+    KEY ix_channel_order_link_amazon (amazon_order_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS channel_sync_state (
+    job             VARCHAR(64)  NOT NULL PRIMARY KEY,
+    high_water_mark DATETIME(6),
+    updated_at      DATETIME(6)  NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS channel_shipment_push (
+    amazon_order_id      VARCHAR(50)  NOT NULL,
+    package_reference_id VARCHAR(40)  NOT NULL,
+    commerce_order_id    BIGINT,
+    commerce_shipment_id BIGINT       NOT NULL,
+    commerce_track_id    BIGINT       NOT NULL,
+    carrier_code         VARCHAR(64),
+    carrier_name         VARCHAR(255),
+    shipping_method      VARCHAR(255),
+    tracking_number      VARCHAR(255),
+    ship_date            DATETIME(6),
+    items                TEXT         NOT NULL,
+    status               VARCHAR(16)  NOT NULL DEFAULT 'pending',
+    attempts             INTEGER      NOT NULL DEFAULT 0,
+    last_error           TEXT,
+    created_at           DATETIME(6)  NOT NULL,
+    first_attempt_at     DATETIME(6),
+    last_attempt_at      DATETIME(6),
+    confirmed_at         DATETIME(6),
+    PRIMARY KEY (amazon_order_id, package_reference_id),
+    KEY ix_channel_shipment_push_status (status),
+    KEY ix_channel_shipment_push_shipment (commerce_shipment_id, commerce_track_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -1,0 +1,379 @@
+"""The SP-API sandbox as an ASGI app: LWA, Orders v2026-01-01, Orders v0 confirmShipment, admin API.
+
+``create_app(seed=None, orders=200, hours=24, rate_limit_mode="default", rate_factor=1.0)``
+returns the app wrapped in :class:`sandbox.faults.FaultInjector`. The admin API lives
+under ``/_sandbox`` (documented in the README's "SP-API sandbox" section).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sandbox.catalog import MARKETPLACES
+from sandbox.faults import FaultInjector
+from sandbox.generator import cancel, generate_orders, next_version, order_status, summarize
+from sandbox.spapi import shipments
+from sandbox.spapi.auth import LwaError, LwaTokens
+from sandbox.spapi.errors import QUOTA_EXCEEDED, ApiError, invalid_input
+from sandbox.spapi.rate_limits import RateLimiter, format_rate
+from sandbox.spapi.search import (
+    FULFILLMENT_STATUSES,
+    TOKEN_LIFETIME,
+    PageState,
+    TokenCodec,
+    parse_included,
+    parse_search,
+)
+from sandbox.spapi.search import MIN_AGE as TWO_MINUTES
+from sandbox.spapi.store import SECTIONS, OrderStore, StoreError, project
+from sandbox.spapi.times import floor_seconds, iso_z, parse_iso, utcnow
+
+log = logging.getLogger(__name__)
+ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+MAX_GENERATE = 200_000
+
+
+class SandboxClock:
+    """Real UTC time, or a fixed moment set through ``PUT /_sandbox/clock``."""
+
+    def __init__(self) -> None:
+        self.fixed: datetime | None = None
+
+    def now(self) -> datetime:
+        return self.fixed or utcnow()
+
+
+@dataclass
+class SpApiState:
+    """Everything one sandbox instance holds."""
+
+    store: OrderStore = field(default_factory=OrderStore)
+    clock: SandboxClock = field(default_factory=SandboxClock)
+    tokens: LwaTokens = field(default_factory=LwaTokens)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    codec: TokenCodec = field(default_factory=lambda: TokenCodec(secrets.token_bytes(32)))
+    confirmations: list[dict[str, Any]] = field(default_factory=list)  # guarded by store.lock
+
+    def known_marketplaces(self) -> set[str]:
+        return set(MARKETPLACES) | self.store.marketplaces()
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body, separators=(",", ":")), status, headers, media_type="application/json")
+
+
+class RequestIdMiddleware:
+    """Adds an ``x-amzn-RequestId`` header to every response, as SP-API and LWA do."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4()).encode()
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-amzn-RequestId", request_id)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def create_app(
+    seed: int | None = None,
+    orders: int = 200,
+    hours: float = 24,
+    rate_limit_mode: str = "default",
+    rate_factor: float = 1.0,
+) -> Any:
+    """Build the SP-API sandbox; with ``seed`` set, ``orders`` orders over ``hours`` are generated at start."""
+    state = SpApiState(limiter=RateLimiter(rate_limit_mode, rate_factor))
+    if seed is not None:
+        state.store.put_timelines(generate_orders(orders, hours, seed, state.clock.now()))
+    app = FastAPI(title="Amazon SP-API sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
+    app.state.spapi = state
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "InvalidInput")
+        return _json(exc.status_code, {"errors": [{"code": code, "message": str(exc.detail)}]})
+
+    # -- health and LWA -------------------------------------------------------------------------
+    @app.get("/_sandbox/health")
+    def health() -> Response:
+        return _json(200, {"status": "ok", "orders": len(state.store)})
+
+    @app.post("/auth/o2/token")
+    async def lwa_token(request: Request) -> Response:
+        raw = await request.body()
+        content_type = request.headers.get("content-type", "")
+        try:
+            if "application/json" in content_type:
+                form = json.loads(raw or b"{}")
+                if not isinstance(form, dict):
+                    raise ValueError
+            else:
+                form = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+        except (ValueError, UnicodeDecodeError):
+            return _json(400, LwaError(400, "invalid_request", "The request body could not be parsed").body())
+        try:
+            body = state.tokens.issue(form, state.clock.now())
+        except LwaError as exc:
+            return _json(exc.status, exc.body())
+        return _json(200, body, {"cache-control": "no-store", "pragma": "no-cache"})
+
+    # -- SP-API operations ----------------------------------------------------------------------
+    def call(request: Request, operation: str, handler: Any) -> Response:
+        """Auth, usage plan, then the operation; errors become SP-API ErrorList bodies."""
+        now = state.clock.now()
+        try:
+            key = state.tokens.authorize(request.headers.get("x-amz-access-token"), now)
+        except ApiError as exc:
+            return _json(exc.status, exc.body())
+        decision = state.limiter.acquire(key, operation)
+        headers = {"x-amzn-RateLimit-Limit": format_rate(decision.rate)} if decision.rate is not None else {}
+        if not decision.allowed:
+            return _json(429, ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED).body(), headers)
+        try:
+            status, body = handler(now)
+        except ApiError as exc:
+            return _json(exc.status, exc.body(), headers)
+        except Exception:
+            log.exception("%s failed", operation)
+            return _json(
+                500, ApiError(500, "InternalFailure", "We encountered an internal error. Please try again.").body()
+            )
+        if status == 204:
+            return Response(status_code=204, headers=headers)
+        return _json(status, body, headers)
+
+    def search_orders(request: Request, now: datetime) -> tuple[int, Any]:
+        params = request.query_params
+        query = parse_search(params.get, params.getlist, now, state.known_marketplaces())
+        if query.token:
+            page = state.codec.decode(query.token, query, now)
+            snapshot, cursor = page.snapshot, page.cursor
+        else:
+            snapshot, cursor = now, None
+        before = query.before or snapshot - TWO_MINUTES
+        keys, more = ([], False)
+        if query.after <= before:
+            keys, more = state.store.search(
+                query.by, query.after, before, snapshot, query.filters, cursor, query.page_size
+            )
+        found = []
+        with state.store.lock:
+            for _, order_id in keys:
+                record = state.store.record(order_id)
+                version = (record.at(now) or record.at(snapshot)) if record else None
+                if version is not None:
+                    found.append(version)
+        body: dict[str, Any] = {"orders": [project(v, query.included) for v in found]}
+        if more:
+            token = state.codec.encode(query, PageState(snapshot, keys[-1], now + TOKEN_LIFETIME))
+            body["pagination"] = {"nextToken": token}
+        body["createdBefore" if query.by == "created" else "lastUpdatedBefore"] = iso_z(before)
+        return 200, body
+
+    @app.get("/orders/2026-01-01/orders")
+    def search_orders_route(request: Request) -> Response:
+        return call(request, "searchOrders", lambda now: search_orders(request, now))
+
+    def get_order(request: Request, order_id: str, now: datetime) -> tuple[int, Any]:
+        included = parse_included(request.query_params.getlist)
+        record = state.store.record(order_id)
+        version = record.at(now) if record else None
+        if version is None:
+            if not ORDER_ID.match(order_id):
+                raise invalid_input("Invalid 'orderId'.", "An orderId has the 3-7-7 format, e.g. 113-1234567-1234567.")
+            raise shipments.not_found(order_id)
+        return 200, {"order": project(version, included)}
+
+    @app.get("/orders/2026-01-01/orders/{order_id}")
+    def get_order_route(request: Request, order_id: str) -> Response:
+        return call(request, "getOrder", lambda now: get_order(request, order_id, now))
+
+    def confirm_shipment(order_id: str, raw: bytes, now: datetime) -> tuple[int, Any]:
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise invalid_input("The request body is not valid JSON.") from None
+        shipments.validate_request(body)
+        stamp = floor_seconds(now)
+        with state.store.lock:
+            record = state.store.record(order_id)
+            current = record.at(now) if record else None
+            if current is None:
+                raise shipments.not_found(order_id)
+            if stamp < record.versions[-1].time:
+                stamp = record.versions[-1].time
+            version = shipments.apply(current.order, body, stamp)
+            state.store.append_version(order_id, version)
+            state.confirmations.append({"orderId": order_id, "body": body, "receivedAt": iso_z(now)})
+        return 204, None
+
+    @app.post("/orders/v0/orders/{order_id}/shipmentConfirmation")
+    async def confirm_shipment_route(request: Request, order_id: str) -> Response:
+        raw = await request.body()
+        return await run_in_threadpool(
+            call, request, "confirmShipment", lambda now: confirm_shipment(order_id, raw, now)
+        )
+
+    # -- admin API ------------------------------------------------------------------------------
+    async def admin_body(request: Request) -> Any:
+        raw = await request.body()
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return ...
+
+    def admin_error(message: str, status: int = 400) -> Response:
+        return _json(status, {"message": message})
+
+    @app.post("/_sandbox/reset")
+    def reset() -> Response:
+        state.store.clear()
+        with state.store.lock:
+            state.confirmations.clear()
+        state.clock.fixed = None
+        state.limiter.reset()
+        return _json(200, {"status": "reset"})
+
+    @app.get("/_sandbox/clock")
+    def get_clock() -> Response:
+        return _json(200, {"now": iso_z(state.clock.now()), "fixed": state.clock.fixed is not None})
+
+    @app.put("/_sandbox/clock")
+    async def put_clock(request: Request) -> Response:
+        body = await admin_body(request)
+        if not isinstance(body, dict) or "now" not in body:
+            return admin_error('expected {"now": "<ISO-8601 date-time>" | null}')
+        if body["now"] is None:
+            state.clock.fixed = None
+        else:
+            try:
+                state.clock.fixed = parse_iso(str(body["now"]))
+            except ValueError as exc:
+                return admin_error(str(exc))
+        return _json(200, {"now": iso_z(state.clock.now()), "fixed": state.clock.fixed is not None})
+
+    @app.get("/_sandbox/rate-limits")
+    def get_rate_limits() -> Response:
+        return _json(200, state.limiter.to_json())
+
+    @app.put("/_sandbox/rate-limits")
+    async def put_rate_limits(request: Request) -> Response:
+        body = await admin_body(request)
+        if not isinstance(body, dict) or "mode" not in body:
+            return admin_error('expected {"mode": "off"|"default"|"scaled", "factor": <number>}')
+        try:
+            state.limiter.configure(str(body["mode"]), float(body.get("factor", 1.0)))
+        except (TypeError, ValueError) as exc:
+            return admin_error(str(exc))
+        return _json(200, state.limiter.to_json())
+
+    @app.post("/_sandbox/orders")
+    async def put_orders(request: Request) -> Response:
+        body = await admin_body(request)
+        if isinstance(body, dict):
+            body = [body]
+        if not isinstance(body, list):
+            return admin_error("expected a JSON list of Order objects")
+        try:
+            ids = await run_in_threadpool(state.store.put_orders, body)
+        except StoreError as exc:
+            return admin_error(str(exc))
+        return _json(200, {"stored": len(ids), "orderIds": ids})
+
+    @app.get("/_sandbox/orders")
+    def list_orders() -> Response:
+        now = state.clock.now()
+        rows = [
+            {
+                "orderId": order_id,
+                "fulfillmentStatus": order_status(version.order),
+                "createdTime": version.order.get("createdTime"),
+                "lastUpdatedTime": version.order.get("lastUpdatedTime"),
+            }
+            for order_id, version in state.store.current(now)
+        ]
+        return _json(200, {"now": iso_z(now), "orders": rows})
+
+    @app.post("/_sandbox/orders/generate")
+    async def generate(request: Request) -> Response:
+        body = await admin_body(request)
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            return admin_error('expected {"count": int, "hours": number, "seed": int}')
+        try:
+            count, hours, seed = int(body.get("count", 200)), float(body.get("hours", 24)), int(body.get("seed", 0))
+        except (TypeError, ValueError):
+            return admin_error("count and seed must be integers, hours a number")
+        if not 0 <= count <= MAX_GENERATE or not hours > 0:
+            return admin_error(f"count must be 0..{MAX_GENERATE} and hours positive")
+        now = state.clock.now()
+
+        def run() -> dict[str, Any]:
+            timelines = generate_orders(count, hours, seed, now)
+            state.store.put_timelines(timelines)
+            return summarize(timelines)
+
+        return _json(200, await run_in_threadpool(run))
+
+    @app.get("/_sandbox/orders/{order_id}")
+    def order_timeline(order_id: str) -> Response:
+        record = state.store.record(order_id)
+        if record is None:
+            return admin_error(f"no order {order_id}", 404)
+        with state.store.lock:
+            versions = [v.order for v in record.versions]
+        return _json(200, {"orderId": order_id, "versions": versions})
+
+    @app.post("/_sandbox/orders/{order_id}/status")
+    async def set_status(request: Request, order_id: str) -> Response:
+        body = await admin_body(request)
+        if not isinstance(body, dict) or body.get("status") not in FULFILLMENT_STATUSES:
+            return admin_error(f'expected {{"status": one of {", ".join(FULFILLMENT_STATUSES)}}}')
+        now = floor_seconds(state.clock.now())
+        with state.store.lock:
+            record = state.store.record(order_id)
+            current = record.at(now) if record else None
+            if current is None:
+                return admin_error(f"no order {order_id} at {iso_z(now)}", 404)
+            if now < record.versions[-1].time:
+                return admin_error("the sandbox clock is before this order's last update", 409)
+            status = body["status"]
+            if status == "CANCELLED":
+                requested = bool(body.get("buyerRequested", True))
+                by = str(body.get("cancelledBy", "BUYER" if requested else "AMAZON"))
+                version = cancel(current.order, now, by, str(body.get("reason", "Order no longer needed")), requested)
+            else:
+                version = next_version(current.order, now, status)
+                if status == "SHIPPED":
+                    for item in version["orderItems"]:
+                        item["fulfillment"] = {"quantityFulfilled": item["quantityOrdered"], "quantityUnfulfilled": 0}
+            stored = state.store.append_version(order_id, version)
+        return _json(200, {"order": project(stored, SECTIONS)})
+
+    @app.get("/_sandbox/shipment-confirmations")
+    def list_confirmations() -> Response:
+        with state.store.lock:
+            return _json(200, list(state.confirmations))
+
+    return RequestIdMiddleware(FaultInjector(app))

@@ -1,0 +1,472 @@
+"""The channel database on SQLite, MariaDB and PostgreSQL: schema, staged upserts, import state, marks, checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from include import channel_db as db
+from include.settings import OrderSettings, parse_settings
+from include.staging import flatten
+from tests.amazon_orders import line, order
+
+T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+TABLES = ("channel_order", "channel_order_item", "channel_order_link", "channel_sync_state", "channel_shipment_push")
+SETTINGS = OrderSettings()
+FBA_ON = parse_settings({"fba_import": True})
+
+
+@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'channel.db'}"
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        for table in TABLES:
+            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+    db.create_schema(eng)
+    yield eng
+    eng.dispose()
+
+
+def stage(engine, *orders, now=None):
+    orders_df, items_df = flatten(orders)
+    return db.upsert_staged(engine, orders_df, items_df, now=now or T0 + timedelta(hours=1))
+
+
+def row(engine, amazon_order_id, *columns):
+    with engine.connect() as conn:
+        return conn.execute(
+            text(f"SELECT {', '.join(columns)} FROM channel_order WHERE amazon_order_id = :id"), {"id": amazon_order_id}
+        ).one()
+
+
+def test_schema_is_idempotent(engine):
+    db.create_schema(engine)
+    db.create_schema(engine)
+    with engine.connect() as conn:
+        for table in TABLES:
+            assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0
+
+
+def test_sql_picks_the_dialect_file_then_the_default():
+    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_orders", "mysql")
+    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_orders", "mariadb")
+    assert "jsonb_to_recordset" in db.sql("upsert_orders", "postgresql")
+    assert "ON CONFLICT" in db.sql("upsert_orders", "sqlite")
+    assert db.sql("record_failure", "mysql") == db.sql("record_failure")
+    assert not db.sql("record_failure").startswith("--")
+    with pytest.raises(FileNotFoundError, match="nope"):
+        db.sql("nope", "sqlite")
+
+
+def test_stage_new_then_newer_wins_older_never(engine):
+    o1 = order(line("MUG-001", qty=2, unit="12.50"), status="PENDING", pending=True, last_updated=T0)
+    result = stage(engine, o1)
+    assert (result.orders, result.new, result.updated, result.unchanged, result.items) == (1, 1, 0, 0, 1)
+    oid = o1["orderId"]
+    assert row(engine, oid, "amazon_status", "channel_status", "import_status", "order_total") == (
+        "PENDING", "Pending", "staged", None,
+    )  # fmt: skip
+
+    newer = order(line("MUG-001", qty=2, unit="12.50", item_id=o1["orderItems"][0]["orderItemId"]),
+                  order_id=oid, status="UNSHIPPED", last_updated=T0 + timedelta(minutes=10))  # fmt: skip
+    result = stage(engine, newer)
+    assert (result.new, result.updated, result.unchanged) == (0, 1, 0)
+    status, channel, import_status, total = row(
+        engine, oid, "amazon_status", "channel_status", "import_status", "order_total"
+    )
+    assert (status, channel, import_status, Decimal(str(total))) == (
+        "UNSHIPPED",
+        "Unshipped",
+        "importable",
+        Decimal("25.00"),
+    )
+
+    older = order(order_id=oid, status="CANCELLED", last_updated=T0 + timedelta(minutes=5))
+    same = order(order_id=oid, status="CANCELLED", last_updated=T0 + timedelta(minutes=10))
+    result = stage(engine, older)
+    assert (result.updated, result.unchanged) == (0, 1)
+    stage(engine, same)
+    assert row(engine, oid, "amazon_status", "import_status") == ("UNSHIPPED", "importable")
+    with engine.connect() as conn:
+        unit, stored = conn.execute(
+            text("SELECT unit_price, order_last_updated_at FROM channel_order_item WHERE order_item_id = :id"),
+            {"id": o1["orderItems"][0]["orderItemId"]},
+        ).one()
+    assert Decimal(str(unit)) == Decimal("12.50")
+    assert db._ts_in(stored) == T0 + timedelta(minutes=10)
+
+
+def test_last_seen_moves_even_when_data_is_unchanged(engine):
+    o = order(last_updated=T0)
+    stage(engine, o, now=T0 + timedelta(hours=1))
+    stage(engine, o, now=T0 + timedelta(hours=2))
+    first, last = row(engine, o["orderId"], "first_seen_at", "last_seen_at")
+    assert (db._ts_in(first), db._ts_in(last)) == (T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+
+
+def test_duplicate_versions_in_one_batch_keep_the_newest(engine):
+    o_old = order(order_id="111-0000001-0000001", status="PENDING", pending=True, last_updated=T0)
+    o_new = order(order_id="111-0000001-0000001", status="UNSHIPPED", last_updated=T0 + timedelta(minutes=3))
+    result = stage(engine, o_new, o_old)
+    assert result.orders == 1
+    assert row(engine, "111-0000001-0000001", "amazon_status")[0] == "UNSHIPPED"
+
+
+def test_restaging_preserves_import_state(engine):
+    o = order(last_updated=T0)
+    stage(engine, o)
+    db.record_imported(engine, o["orderId"], 501, "000000501")
+    newer = {
+        **o,
+        "lastUpdatedTime": "2026-03-01T11:00:00Z",
+        "fulfillment": {**o["fulfillment"], "fulfillmentStatus": "SHIPPED"},
+    }
+    stage(engine, newer)
+    assert row(engine, o["orderId"], "import_status", "commerce_order_id", "commerce_increment_id", "amazon_status") == (
+        "imported", 501, "000000501", "SHIPPED",
+    )  # fmt: skip
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+
+
+def test_import_status_rules(engine):
+    mfn_pending = order(status="PENDING", pending=True)
+    mfn_unshipped = order(status="UNSHIPPED")
+    mfn_partial = order(status="PARTIALLY_SHIPPED")
+    mfn_shipped = order(status="SHIPPED")
+    mfn_cancelled = order(status="CANCELLED")
+    afn_pending = order(status="PENDING", fulfilled_by="AMAZON", pending=True)
+    afn_unshipped = order(status="UNSHIPPED", fulfilled_by="AMAZON")
+    afn_shipped = order(status="SHIPPED", fulfilled_by="AMAZON", buyer_email=None)
+    stage(
+        engine,
+        mfn_pending,
+        mfn_unshipped,
+        mfn_partial,
+        mfn_shipped,
+        mfn_cancelled,
+        afn_pending,
+        afn_unshipped,
+        afn_shipped,
+    )
+    pairs = [(mfn_pending, "staged"), (mfn_unshipped, "importable"), (mfn_partial, "importable"),
+             (mfn_shipped, "importable"), (mfn_cancelled, "canceled"), (afn_pending, "staged"),
+             (afn_unshipped, "staged"), (afn_shipped, "importable")]  # fmt: skip
+    for o, status in pairs:
+        assert row(engine, o["orderId"], "import_status")[0] == status, o["fulfillment"]
+
+    mfn = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    assert {o.amazon_order_id for o in mfn} == {
+        mfn_unshipped["orderId"],
+        mfn_partial["orderId"],
+        mfn_shipped["orderId"],
+    }
+    first = next(o for o in mfn if o.amazon_order_id == mfn_unshipped["orderId"])
+    assert first.payload == mfn_unshipped and first.fulfilled_by == "MERCHANT" and first.import_attempts == 0
+    assert first.last_updated_at == datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
+    assert db.orders_to_import(engine, fulfilled_by="AMAZON", settings=SETTINGS) == []  # FBA import off by default
+    afn = db.orders_to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)
+    assert [o.amazon_order_id for o in afn] == [afn_shipped["orderId"]]
+    assert (
+        db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({"import_enabled": False})) == []
+    )
+    assert len(db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, limit=2)) == 2
+    only = db.orders_to_import(
+        engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[mfn_shipped["orderId"], "nope"]
+    )
+    assert [o.amazon_order_id for o in only] == [mfn_shipped["orderId"]]
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[]) == []
+    with pytest.raises(ValueError, match="fulfilled_by"):
+        db.orders_to_import(engine, fulfilled_by="FBA", settings=SETTINGS)
+
+
+def test_pending_becomes_importable_when_unshipped(engine):
+    o = order(status="PENDING", pending=True, last_updated=T0)
+    stage(engine, o)
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+    stage(engine, {**order(order_id=o["orderId"], last_updated=T0 + timedelta(minutes=4))})
+    assert [c.amazon_order_id for c in db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)] == [
+        o["orderId"]
+    ]
+
+
+def test_failure_recording_retry_and_quarantine(engine):
+    o = order(last_updated=T0)
+    stage(engine, o, now=T0 + timedelta(minutes=30))
+    oid = o["orderId"]
+    db.record_failure(engine, oid, "unknown SKU LMP-006", now=T0 + timedelta(hours=1))
+    db.record_failure(engine, oid, "unknown SKU LMP-006", now=T0 + timedelta(hours=2))
+    status, attempts, first_failed, last_attempt = row(
+        engine, oid, "import_status", "import_attempts", "first_failed_at", "last_attempt_at"
+    )
+    assert (status, attempts) == ("failed", 2)
+    assert db._ts_in(first_failed) == T0 + timedelta(hours=1)
+    assert db._ts_in(last_attempt) == T0 + timedelta(hours=2)
+
+    retry = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    assert [(c.amazon_order_id, c.import_status, c.import_attempts, c.import_error) for c in retry] == [
+        (oid, "failed", 2, "unknown SKU LMP-006")
+    ]
+    # restaging a newer version keeps it failed (with its reason) and retriable
+    stage(engine, order(order_id=oid, last_updated=T0 + timedelta(hours=3)), now=T0 + timedelta(hours=3))
+    assert row(engine, oid, "import_status", "import_error") == ("failed", "unknown SKU LMP-006")
+
+    [q] = db.quarantine(engine)
+    assert (q.amazon_order_id, q.reason, q.attempts, q.import_status, q.fulfilled_by) == (
+        oid,
+        "unknown SKU LMP-006",
+        2,
+        "failed",
+        "MERCHANT",
+    )
+    assert q.first_seen_at == T0 + timedelta(minutes=30) and q.last_seen_at == T0 + timedelta(hours=3)
+    assert q.first_failed_at == T0 + timedelta(hours=1)
+    assert q.to_dict()["first_failed_at"] == "2026-03-01T11:00:00Z"
+
+    db.record_imported(engine, oid, 77, None, now=T0 + timedelta(hours=4))
+    assert row(engine, oid, "import_status", "import_error", "import_attempts") == ("imported", None, 3)
+    assert db.quarantine(engine) == []
+
+
+def test_record_failures_is_one_batched_statement(engine):
+    orders = [order(last_updated=T0) for _ in range(5)]
+    stage(engine, *orders)
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    db.record_failures(engine, [(o["orderId"], f"reason {i}") for i, o in enumerate(orders)])
+    assert len(statements) == 1
+    assert sorted(q.reason for q in db.quarantine(engine)) == [f"reason {i}" for i in range(5)]
+
+
+def test_cancelled_failed_order_leaves_quarantine(engine):
+    o = order(last_updated=T0)
+    stage(engine, o)
+    db.record_failure(engine, o["orderId"], "unknown SKU MUG-001")
+    stage(engine, order(order_id=o["orderId"], status="CANCELLED", last_updated=T0 + timedelta(hours=1)))
+    assert row(engine, o["orderId"], "import_status")[0] == "canceled"
+    assert db.quarantine(engine) == []
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+
+
+def test_skipped_orders_are_reported_and_come_back_when_enabled(engine):
+    afn = order(status="SHIPPED", fulfilled_by="AMAZON", buyer_email=None)
+    stage(engine, afn)
+    assert (
+        db.record_skipped(engine, fulfilled_by="AMAZON", reason="FBA import is disabled in amazon_order_settings") == 1
+    )
+    [q] = db.quarantine(engine)
+    assert (q.import_status, q.reason) == ("skipped", "FBA import is disabled in amazon_order_settings")
+    assert db.run_check(engine, "dq_importable_orders_accounted") == {
+        "no_unhandled_importable_order": True, "every_kept_out_order_has_a_reason": True,
+        "every_imported_order_has_a_commerce_order": True,
+    }  # fmt: skip
+    assert [c.amazon_order_id for c in db.orders_to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)] == [
+        afn["orderId"]
+    ]
+
+
+def test_orders_needing_update_follow_cancellation_and_buyer_changes(engine):
+    a, b, c = (order(last_updated=T0) for _ in range(3))
+    stage(engine, a, b, c)
+    for i, o in enumerate((a, b, c)):
+        db.record_imported(engine, o["orderId"], 100 + i, None)
+    assert db.orders_needing_update(engine) == []
+
+    later = T0 + timedelta(hours=1)
+    a2 = order(order_id=a["orderId"], status="CANCELLED", last_updated=later)
+    b2 = order(order_id=b["orderId"], buyer_email="new.address@marketplace.amazon.com", last_updated=later)
+    c2 = order(order_id=c["orderId"], status="SHIPPED", last_updated=later)  # shipping is not a Commerce update
+    stage(engine, a2, b2, c2)
+    needing = {o.amazon_order_id: o for o in db.orders_needing_update(engine)}
+    assert set(needing) == {a["orderId"], b["orderId"]}
+    assert needing[a["orderId"]].amazon_status == "CANCELLED" and needing[a["orderId"]].commerce_order_id == 100
+    assert [o.amazon_order_id for o in db.orders_needing_update(engine, only_ids=[b["orderId"]])] == [b["orderId"]]
+    assert db.orders_needing_update(engine, fulfilled_by="AMAZON") == []
+
+    db.record_failure(engine, b["orderId"], "Commerce refused: 503")
+    assert row(engine, b["orderId"], "import_status")[0] == "imported"  # the order exists; only its update failed
+    assert [q.amazon_order_id for q in db.quarantine(engine)] == [b["orderId"]]
+
+    db.record_updated(engine, a["orderId"], fingerprint=needing[a["orderId"]].fingerprint, canceled=True)
+    db.record_updated(engine, b["orderId"])
+    assert db.orders_needing_update(engine) == []
+    assert row(engine, a["orderId"], "import_status")[0] == "canceled"
+    assert db.quarantine(engine) == []
+
+
+def test_record_imported_unknown_order(engine):
+    with pytest.raises(LookupError, match="not staged"):
+        db.record_imported(engine, "111-9999999-9999999", 1, None)
+
+
+def test_high_water_mark_only_moves_forward(engine):
+    assert db.high_water_mark(engine, "amazon_order_sync") is None
+    assert db.set_high_water_mark(engine, "amazon_order_sync", T0) == T0
+    assert db.set_high_water_mark(engine, "amazon_order_sync", T0 - timedelta(hours=1)) == T0
+    later = T0 + timedelta(minutes=15, microseconds=123456)
+    assert db.set_high_water_mark(engine, "amazon_order_sync", later) == later
+    assert db.high_water_mark(engine, "amazon_order_sync") == later
+    assert db.high_water_mark(engine, "amazon_tracking_push") is None
+    with pytest.raises(ValueError, match="naive"):
+        db.set_high_water_mark(engine, "amazon_order_sync", datetime(2026, 3, 2))
+
+
+def test_timestamps_in_other_zones_compare_correctly(engine):
+    from zoneinfo import ZoneInfo
+
+    o = order(last_updated=T0)
+    stage(engine, o)
+    # 11:30+02:00 is 09:30 UTC: older than the stored 10:00 UTC, so it must not win
+    stale = order(
+        order_id=o["orderId"],
+        status="CANCELLED",
+        last_updated=datetime(2026, 3, 1, 11, 30, tzinfo=ZoneInfo("Europe/Paris")),
+    )
+    stale["lastUpdatedTime"] = "2026-03-01T11:30:00+02:00"
+    stage(engine, stale)
+    assert row(engine, o["orderId"], "amazon_status")[0] == "UNSHIPPED"
+
+
+def test_outcome_counts(engine):
+    stage(engine, order(), order(), order(status="PENDING", pending=True), order(status="SHIPPED", fulfilled_by="AMAZON"),
+          now=T0)  # fmt: skip
+    [first, second] = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    db.record_imported(engine, first.amazon_order_id, 1, None, now=T0 + timedelta(hours=1))
+    db.record_failure(engine, second.amazon_order_id, "unknown SKU", now=T0 + timedelta(hours=1))
+    assert db.outcome_counts(engine) == {
+        "MERCHANT": {"failed": 1, "imported": 1, "staged": 1},
+        "AMAZON": {"importable": 1},
+    }
+    assert db.outcome_counts(engine, since=T0 + timedelta(minutes=30)) == {"MERCHANT": {"failed": 1, "imported": 1}}
+
+
+def test_data_quality_checks(engine):
+    a, b = order(), order()
+    stage(engine, a, b)
+    dup, accounted = db.DQ_CHECKS
+    assert not all(db.run_check(engine, accounted).values())  # two importable orders nobody handled yet
+    db.record_imported(engine, a["orderId"], 10, None)
+    db.record_failure(engine, b["orderId"], "unknown SKU")
+    assert all(db.run_check(engine, dup).values())
+    assert all(db.run_check(engine, accounted).values())
+    # the SQL is what SQLCheckOperator runs: one row, all values truthy
+    with engine.connect() as conn:
+        assert all(conn.execute(text(db.dq_check_sql(dup))).one())
+
+    # an Amazon order linked to a second Commerce order (e.g. found twice by ext_order_id) fails check 1
+    db.record_imported(engine, a["orderId"], 11, None)
+    assert db.run_check(engine, dup) == {
+        "no_amazon_order_with_two_commerce_orders": False,
+        "no_commerce_order_shared": True,
+    }
+    with engine.connect() as conn:
+        assert not all(conn.execute(text(db.dq_check_sql(dup))).one())
+    # one Commerce order claimed by two Amazon orders also fails it
+    db.record_imported(engine, b["orderId"], 11, None)
+    assert db.run_check(engine, dup)["no_commerce_order_shared"] is False
+    # a failed order without a reason fails check 2
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE channel_order SET import_status = 'failed', import_error = NULL WHERE amazon_order_id = :id"),
+            {"id": b["orderId"]},
+        )
+    assert db.run_check(engine, accounted)["every_kept_out_order_has_a_reason"] is False
+
+
+def test_thousand_order_stage_is_batched(engine):
+    orders = [order(line("MUG-001"), line("TEE-002", qty=2, unit="19.75"), last_updated=T0) for _ in range(1000)]
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    result = stage(engine, *orders)
+    assert (result.orders, result.new, result.items) == (1000, 1000, 2000)
+    # select versions (1) + orders (1) + items (2 batches of 1000) + status refresh (1): O(1), not O(orders)
+    assert len(statements) <= 6, len(statements)
+    assert result.statements == len(statements)
+    with engine.connect() as conn:
+        assert (
+            conn.execute(text("SELECT COUNT(*) FROM channel_order WHERE import_status = 'importable'")).scalar() == 1000
+        )
+        assert conn.execute(text("SELECT COUNT(*) FROM channel_order_item")).scalar() == 2000
+    statements.clear()
+    result = stage(engine, *orders)
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 1000)
+    assert len(statements) <= 6
+
+
+def test_empty_stage_does_nothing(engine):
+    orders_df, items_df = flatten([])
+    assert db.upsert_staged(engine, orders_df, items_df).to_dict() == {
+        "orders": 0, "new": 0, "updated": 0, "unchanged": 0, "items": 0, "statements": 0,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------- staging.flatten
+
+
+def test_flatten_frames():
+    from include.staging import ITEM_COLUMNS, ORDER_COLUMNS, sync_fingerprint
+
+    o = order(
+        line("MUG-001", qty=2, unit="12.90", shipping="4.99", tax_rate="0.10", item_discount="2.58", shipped=1),
+        line("TEE-002", unit="19.50"),
+        order_id="111-0000000-0000100",
+        status="PARTIALLY_SHIPPED",
+    )
+    orders_df, items_df = flatten([o])
+    assert list(orders_df.columns) == ORDER_COLUMNS and list(items_df.columns) == ITEM_COLUMNS
+    r = orders_df.iloc[0]
+    assert (r.amazon_order_id, r.marketplace_id, r.fulfilled_by, r.amazon_status, r.channel_status) == (
+        "111-0000000-0000100", "ATVPDKIKX0DER", "MERCHANT", "PARTIALLY_SHIPPED", "PartiallyShipped",
+    )  # fmt: skip
+    assert r.last_updated_at == datetime(2026, 3, 1, 10, 5, tzinfo=UTC) and str(orders_df["created_at"].dt.tz) == "UTC"
+    assert (r.currency, r.order_total, r.item_count) == ("USD", Decimal(o["proceeds"]["grandTotal"]["amount"]), 2)
+    assert (r.buyer_name, r.buyer_email, r.sync_fingerprint) == (
+        "Ana Smith",
+        "ana.smith.test@marketplace.amazon.com",
+        sync_fingerprint(o),
+    )
+    import json
+
+    assert json.loads(r.payload) == o
+    first = items_df.iloc[0]
+    assert (first.sku, first.quantity_ordered, first.quantity_shipped, first.unit_price, first.item_subtotal) == (
+        "MUG-001", 2, 1, Decimal("12.90"), Decimal("25.80"),
+    )  # fmt: skip
+    assert (first.item_discount, first.item_tax, first.shipping_price, first.shipping_tax) == (
+        Decimal("2.58"), Decimal("2.32"), Decimal("4.99"), Decimal("0.50"),
+    )  # fmt: skip
+    assert items_df.iloc[1].sku == "TEE-002"
+
+
+def test_flatten_pending_order_without_money_and_fingerprint_rules():
+    from include.staging import StagingError, sync_fingerprint
+
+    pending = order(status="PENDING", pending=True)
+    orders_df, items_df = flatten([pending])
+    assert orders_df.iloc[0].order_total is None and orders_df.iloc[0].buyer_email is None
+    assert items_df.iloc[0].unit_price is None and items_df.iloc[0].currency is None
+    base = order(order_id="111-0000000-0000200")
+    shipped = order(order_id="111-0000000-0000200", status="SHIPPED")
+    cancelled = order(order_id="111-0000000-0000200", status="CANCELLED")
+    renamed = order(order_id="111-0000000-0000200", buyer_name="Ana Smith-Jones")
+    assert sync_fingerprint(base) == sync_fingerprint(shipped)
+    assert len({sync_fingerprint(base), sync_fingerprint(cancelled), sync_fingerprint(renamed)}) == 3
+    with pytest.raises(StagingError, match="no lastUpdatedTime"):
+        flatten([{**base, "lastUpdatedTime": None}])
+    with pytest.raises(StagingError, match="no orderId"):
+        flatten([{"createdTime": "2026-03-01T00:00:00Z"}])
+
+
+def test_batched():
+    from include.staging import batched
+
+    assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
+    assert list(batched([], 3)) == []
+    with pytest.raises(ValueError):
+        list(batched([1], 0))
