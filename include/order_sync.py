@@ -53,8 +53,9 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, data_int
         window_start=params.get("window_start"),
         window_end=params.get("window_end"),
     )
-    log.info("window %s → %s%s", *window.to_dict().values(), " (empty)" if window.empty else "")
-    return {**plan, "mode": "window", **window.to_dict()}
+    bounds = window.to_dict()
+    log.info("window %s → %s%s", bounds["start"], bounds["end"], " (empty)" if window.empty else "")
+    return {**plan, "mode": "window", **bounds}
 
 
 def extract(plan: dict, run_id: str | None) -> dict:
@@ -66,7 +67,7 @@ def extract(plan: dict, run_id: str | None) -> dict:
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
     run_key = run_id or datetime.now(UTC).strftime("manual__%Y%m%dT%H%M%S")
     if plan["empty"]:
-        return {**write_pages(landing, run_key, [], conn_id=conn_id).to_dict(), "not_found": []}
+        return {"landing": write_pages(landing, run_key, [], conn_id=conn_id).to_dict(), "orders": 0, "not_found": []}
     hook = SpApiHook()
     not_found: list[str] = []
     with hook.get_client() as client:
@@ -97,9 +98,8 @@ def extract(plan: dict, run_id: str | None) -> dict:
                 ),
                 conn_id=conn_id,
             )
-    result = {**manifest.to_dict(), "not_found": not_found}
-    log.info("extracted %s orders in %s pages; %s ids not found", result["orders"], result["pages"], len(not_found))
-    return result
+    log.info("extracted %s orders in %s pages; %s ids not found", manifest.orders, manifest.pages, len(not_found))
+    return {"landing": manifest.to_dict(), "orders": manifest.orders, "not_found": not_found}
 
 
 def stage(plan: dict, landed: dict) -> dict:
@@ -108,7 +108,7 @@ def stage(plan: dict, landed: dict) -> dict:
     engine = channel_engine()
     totals: Counter[str] = Counter()
     rejected: list[dict[str, str]] = []
-    for batch in batched(read_orders(landed, conn_id=settings.landing_conn_id), STAGE_BATCH):
+    for batch in batched(read_orders(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
         orders_df, items_df = _flatten_tolerant(batch, rejected)
         totals.update(channel_db.upsert_staged(engine, orders_df, items_df).to_dict())
     if plan["mode"] == "window" and not plan["empty"]:

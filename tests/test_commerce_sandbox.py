@@ -125,7 +125,11 @@ def order_entity(sku: str = "MUG-001", qty: float = 2, price: float = 13.15, ext
                  email: str = "buyer@example.com", items: list[dict[str, Any]] | None = None, shipping: float = 5.0,
                  tax: float = 0.0, **extra: Any) -> dict[str, Any]:  # fmt: skip
     """An order as the pipeline sends it (totals are stored as given, not recalculated)."""
-    items = items if items is not None else [{"sku": sku, "qty_ordered": qty, "price": price, "base_price": price, "row_total": price * qty}]
+    items = (
+        items
+        if items is not None
+        else [{"sku": sku, "qty_ordered": qty, "price": price, "base_price": price, "row_total": price * qty}]
+    )
     subtotal = sum(i["price"] * i["qty_ordered"] for i in items)
     entity = {
         "ext_order_id": ext, "customer_email": email, "customer_firstname": "Test", "customer_lastname": "Buyer",
@@ -239,13 +243,23 @@ def test_customers_create_get_search_and_email_uniqueness(api: Api) -> None:
     assert "password" not in json.dumps(created)
 
     # Magento: (email, website_id) is unique, compared case-insensitively
-    duplicate = api.error(400, "POST", "/V1/customers", json={"customer": {**customer, "email": "jane.doe@EXAMPLE.com"}})
+    duplicate = api.error(
+        400, "POST", "/V1/customers", json={"customer": {**customer, "email": "jane.doe@EXAMPLE.com"}}
+    )
     assert duplicate == {"message": "A customer with the same email address already exists in an associated website."}
-    weak = api.error(400, "POST", "/V1/customers", json={"customer": {**customer, "email": "x@example.com"}, "password": "short"})
+    weak = api.error(
+        400, "POST", "/V1/customers", json={"customer": {**customer, "email": "x@example.com"}, "password": "short"}
+    )
     assert "password needs at least" in weak["message"]
     assert api.error(400, "POST", "/V1/customers", json={"customer": {"email": "y@example.com", "lastname": "Y"}})[
         "parameters"
     ] == {"fieldName": "firstname"}
+
+    incomplete = {**customer, "email": "z@example.com", "addresses": [{"firstname": "Z", "lastname": "Z", "street": ["1"],
+                  "country_id": "US", "postcode": "10001"}]}  # fmt: skip
+    errors = api.error(400, "POST", "/V1/customers", json={"customer": incomplete})
+    assert errors["message"] == "One or more input exceptions have occurred."
+    assert [e["parameters"]["fieldName"] for e in errors["errors"]] == ["city", "telephone"]
 
     assert api.ok("GET", "/V1/customers/{customerId}", customerId=created["id"])["email"] == "Jane.Doe@example.com"
     missing = api.error(404, "GET", "/V1/customers/{customerId}", customerId=999)
@@ -295,8 +309,10 @@ def test_order_create_get_and_search(api: Api) -> None:
     assert api.search("/V1/orders", criteria([("ext_order_id", "111-1111111-1111111", "eq")]))["total_count"] == 2
 
     # each store has its own sequence (Magento's default profile prefixes the store id)
-    ca = api.create_order(store="amazon_ca", ext="702-0000000-0000001", order_currency_code="CAD")
+    ca = api.create_order(store="amazon_ca", ext="702-0000000-0000001", order_currency_code="CAD",
+                          created_at="2026-01-02T03:04:05Z")  # fmt: skip
     assert (ca["store_id"], ca["increment_id"], ca["order_currency_code"]) == (2, "2000000001", "CAD")
+    assert ca["created_at"] == "2026-01-02 03:04:05"  # a given created_at is kept, as Magento's resource model does
 
     # no order e-mail: Magento's repository save never sends one
     assert api.notifications() == []
@@ -401,7 +417,9 @@ def test_cancel_rules(api: Api) -> None:
     assert _invoice(api, oid, 400)["message"] == (
         "Invoice Document Validation Error(s):\nAn invoice cannot be created when an order has a status of canceled"
     )
-    assert _ship(api, oid, 400)["message"].endswith("A shipment cannot be created when an order has a status of canceled")
+    assert _ship(api, oid, 400)["message"].endswith(
+        "A shipment cannot be created when an order has a status of canceled"
+    )
     assert api.error(404, "POST", "/V1/orders/{id}/cancel", id=999_999)
 
     # invoiced then refunded: the refund closes it, a cancel is refused
@@ -445,7 +463,7 @@ def test_partial_invoice_then_cancel_keeps_invoiced_part(sqlite_api: Api) -> Non
     items = [{"sku": "MUG-001", "qty_ordered": 2, "price": 10.0}, {"sku": "CAP-001", "qty_ordered": 1, "price": 15.25}]
     order = api.create_order(items=items, shipping=0)
     oid = order["entity_id"]
-    mug, cap = (i["item_id"] for i in order["items"])
+    mug = order["items"][0]["item_id"]
     unknown = _invoice(api, oid, 400, items=[{"order_item_id": 999, "qty": 1}])
     assert "The invoice contains one or more items that are not part of the original order." in unknown["message"]
     too_many = _invoice(api, oid, 400, items=[{"order_item_id": mug, "qty": 3}])
@@ -461,7 +479,6 @@ def test_partial_invoice_then_cancel_keeps_invoiced_part(sqlite_api: Api) -> Non
     assert _invoice(api, oid, 400)["message"].endswith("The order does not allow an invoice to be created.")
     _refund(api, oid)
     assert api.order(oid)["state"] == "closed"
-    assert cap
 
 
 def test_partial_refund_and_limits(sqlite_api: Api) -> None:
@@ -480,7 +497,9 @@ def test_partial_refund_and_limits(sqlite_api: Api) -> None:
     assert too_much["message"].endswith('unrefunded quantity for product SKU "MUG-001".')
     shipping = _refund(api, oid, 400, items=[{"order_item_id": mug, "qty": 1}], arguments={"shipping_amount": 9})
     assert shipping["message"].endswith("Maximum shipping amount allowed to refund is: USD 5.00")
-    _refund(api, oid, items=[{"order_item_id": mug, "qty": 1}], arguments={"shipping_amount": 0, "adjustment_negative": 2})
+    _refund(
+        api, oid, items=[{"order_item_id": mug, "qty": 1}], arguments={"shipping_amount": 0, "adjustment_negative": 2}
+    )
     partly = api.order(oid)
     assert partly["state"] == "complete" and partly["total_refunded"] == 8.0
     _refund(api, oid)
@@ -504,7 +523,9 @@ def test_comments_statuses_and_notifications(sqlite_api: Api) -> None:
     bad_status = api.error(400, "POST", "/V1/orders/{id}/comments", id=oid, json={"statusHistory": {
         "comment": "x", "status": "complete", "is_customer_notified": 0, "is_visible_on_front": 0, "parent_id": oid}})  # fmt: skip
     assert bad_status["parameters"] == ["complete"]
-    assert api.error(400, "POST", "/V1/orders/{id}/comments", id=oid, json={})["parameters"] == {"fieldName": "statusHistory"}
+    assert api.error(400, "POST", "/V1/orders/{id}/comments", id=oid, json={})["parameters"] == {
+        "fieldName": "statusHistory"
+    }
     _invoice(api, oid, notify=False)
     _ship(api, oid, notify=False)
     assert api.notifications() == []  # the sync's path: nothing reaches the buyer
@@ -537,7 +558,9 @@ def test_shipments_search_get_and_track(sqlite_api: Api) -> None:
     s1 = _ship(api, first, tracks=[{"track_number": "TRK1", "title": "UPS", "carrier_code": "ups"}],
                comment={"comment": "Left at door", "is_visible_on_front": 0})  # fmt: skip
     s2 = _ship(api, second)
-    listed = api.search("/V1/shipments", criteria([("order_id", first, "eq"), ("order_id", second, "eq")], sort=[("entity_id", "DESC")]))
+    listed = api.search(
+        "/V1/shipments", criteria([("order_id", first, "eq"), ("order_id", second, "eq")], sort=[("entity_id", "DESC")])
+    )
     assert [s["entity_id"] for s in listed["items"]] == [s2, s1] and listed["total_count"] == 2
     shipment = api.ok("GET", "/V1/shipment/{id}", id=s1)
     assert shipment["increment_id"] == "000000001" and shipment["total_qty"] == 2
@@ -565,7 +588,9 @@ def test_search_criteria_semantics(api: Api) -> None:
     skus = ["MUG-001", "TEE-001", "CAP-001", "BTL-001", "BAG-001"]
     ids = []
     for n, sku in enumerate(skus):
-        order = api.create_order(sku=sku, qty=1, price=10.0 * (n + 1), shipping=0, ext=f"ORD-{n}", email=f"c{n}@example.com")
+        order = api.create_order(
+            sku=sku, qty=1, price=10.0 * (n + 1), shipping=0, ext=f"ORD-{n}", email=f"c{n}@example.com"
+        )
         ids.append(order["entity_id"])
     api.ok("POST", "/V1/orders/{id}/cancel", id=ids[4])
 
@@ -588,7 +613,9 @@ def test_search_criteria_semantics(api: Api) -> None:
     assert found([("ext_order_id", "ORD-2", "finset")]) == [ids[2]]
     # filters in one group are OR-ed, groups are AND-ed
     assert found([("ext_order_id", "ORD-0", "eq"), ("ext_order_id", "ORD-4", "eq")]) == [ids[0], ids[4]]
-    assert found([("ext_order_id", "ORD-0", "eq"), ("ext_order_id", "ORD-4", "eq")], [("status", "pending", "eq")]) == [ids[0]]
+    assert found([("ext_order_id", "ORD-0", "eq"), ("ext_order_id", "ORD-4", "eq")], [("status", "pending", "eq")]) == [
+        ids[0]
+    ]
     # sorting, paging (a page past the last is empty; total_count is always the full count)
     assert found(sort=[("grand_total", "DESC")]) == ids[::-1]
     page2 = api.search("/V1/orders", criteria(page_size=2, page=2, sort=[("entity_id", "ASC")]))
@@ -636,7 +663,9 @@ def test_admin_products_reset_and_health(sandbox: Sandbox, spec) -> None:
     assert sandbox.commerce("GET", "/_sandbox/health").json()["status"] == "ok"
     skus = {p["sku"] for p in sandbox.commerce("GET", "/_sandbox/products").json()}
     assert "MUG-001" in skus and "LMP-006" not in skus
-    upsert = sandbox.commerce("POST", "/_sandbox/products", json=[{"sku": "LMP-006", "name": "Desk lamp #6", "price": 40.5}])
+    upsert = sandbox.commerce(
+        "POST", "/_sandbox/products", json=[{"sku": "LMP-006", "name": "Desk lamp #6", "price": 40.5}]
+    )
     assert upsert.json() == {"created": 1, "updated": 0}
     assert sandbox.commerce("POST", "/_sandbox/products", json=[{"sku": "LMP-006", "price": 41}]).json()["updated"] == 1
     order = api.create_order(sku="LMP-006", qty=1, price=41)
@@ -655,6 +684,13 @@ def test_faults_503_then_success(sqlite_api: Api) -> None:
     assert failed.status_code == 503 and "message" in failed.json()
     assert api.ok("GET", "/V1/orders")["total_count"] == 0  # nothing was written
     assert api.create_order()["increment_id"] == "000000001"
+
+    # a gateway timeout: held for delay_s, answered 504, the request never ran
+    rules = {"rules": [{"kind": "timeout", "count": 1, "delay_s": 0.2, "path": "/V1/orders$"}]}
+    api.box.commerce("PUT", "/_sandbox/faults", json=rules).raise_for_status()
+    timeout = api.call("GET", "/V1/orders")
+    assert timeout.status_code == 504 and timeout.json() == {"message": "Gateway Time-out"}
+    assert api.ok("GET", "/V1/orders")["total_count"] == 1
 
 
 def test_lost_response_after_commit(sqlite_api: Api) -> None:
@@ -690,5 +726,7 @@ def test_concurrent_order_creates(api: Api) -> None:
     assert len(created) == 55 and clashes == ["Unique constraint violation found"] * 5
     assert len(set(created)) == 55
     generated = sorted(int(i) for i in created if re.fullmatch(r"\d{9}", i))
-    assert generated == list(range(1, 55))
+    assert len(generated) == 54
+    if api.box.commerce_db.startswith("sqlite"):  # InnoDB may leave gaps in a sequence after a deadlock retry
+        assert generated == list(range(1, 55))
     assert api.ok("GET", "/V1/orders", params=criteria(page_size=1))["total_count"] == 55

@@ -138,7 +138,9 @@ def test_drain_after_429_waits_one_interval():
 
 def test_drain_keeps_pending_reservations():
     clock = FakeClock()
-    pacer = RatePacer({"op": UsagePlan(rate=1.0, burst=1)}, guard=0.0, clock=clock, sleep=lambda s: None)  # threads "sleeping"
+    pacer = RatePacer(
+        {"op": UsagePlan(rate=1.0, burst=1)}, guard=0.0, clock=clock, sleep=lambda s: None
+    )  # threads "sleeping"
     pacer.acquire("op")
     pacer.acquire("op")  # reserved: waits 1 s
     pacer.drain("op")

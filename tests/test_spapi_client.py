@@ -14,7 +14,6 @@ import pytest
 
 from include.amazon.client import SpApiClient, _is_expired_token, format_timestamp
 from include.amazon.errors import SpApiError
-from include.amazon.rate_limit import RatePacer
 from sandbox import credentials
 
 # --------------------------------------------------------------------------- pure unit tests
@@ -47,7 +46,15 @@ def test_format_timestamp_is_utc_with_z():
 
 
 @pytest.mark.parametrize(
-    "value", [datetime(2026, 3, 1, 12), "2026-03-01T12:00:00", "2026-03-01T12:00:00+00:00", "2026-03-01", "2026-13-01T00:00:00Z", 17]
+    "value",
+    [
+        datetime(2026, 3, 1, 12),
+        "2026-03-01T12:00:00",
+        "2026-03-01T12:00:00+00:00",
+        "2026-03-01",
+        "2026-13-01T00:00:00Z",
+        17,
+    ],
 )
 def test_format_timestamp_rejects_naive_or_non_utc(value):
     with pytest.raises(ValueError):
@@ -61,7 +68,10 @@ def test_format_timestamp_rejects_naive_or_non_utc(value):
         ({"created_after": NOW, "last_updated_after": NOW}, "exactly one"),
         ({"created_after": NOW, "last_updated_before": NOW}, "last_updated_before cannot be combined"),
         ({"last_updated_after": NOW, "created_before": NOW}, "created_before cannot be combined"),
-        ({"created_after": NOW, "created_before": NOW - timedelta(seconds=1)}, "createdBefore must be equal to or after"),
+        (
+            {"created_after": NOW, "created_before": NOW - timedelta(seconds=1)},
+            "createdBefore must be equal to or after",
+        ),
         ({"last_updated_after": datetime(2026, 3, 1)}, "timezone-aware"),
         ({"created_after": "2026-03-01 12:00"}, "UTC ISO 8601"),
         ({"created_after": NOW, "max_results_per_page": 0}, "between 1 and 100"),
@@ -142,7 +152,9 @@ def test_sp_api_error_parses_amazon_and_lwa_bodies():
 
 
 def test_expired_token_detection():
-    expired = SpApiError(403, "Unauthorized", "Access to requested resource is denied.", "The access token you provided has expired.")
+    expired = SpApiError(
+        403, "Unauthorized", "Access to requested resource is denied.", "The access token you provided has expired."
+    )
     revoked = SpApiError(403, "Unauthorized", "Access to requested resource is denied.",
                          "The access token you provided is revoked, malformed or invalid.")  # fmt: skip
     role = SpApiError(403, "Unauthorized", "Access to requested resource is denied.", "The application lacks the role.")
@@ -208,7 +220,9 @@ def package_for(order: dict, ref: str = "1", tracking: str = "1Z999AA10123456784
         "shippingMethod": "Ground",
         "trackingNumber": tracking,
         "shipDate": datetime.now(UTC) - timedelta(hours=1),
-        "orderItems": [{"orderItemId": i["orderItemId"], "quantity": i["quantityOrdered"]} for i in order["orderItems"]],
+        "orderItems": [
+            {"orderItemId": i["orderItemId"], "quantity": i["quantityOrdered"]} for i in order["orderItems"]
+        ],
     }
 
 
@@ -278,11 +292,15 @@ def test_confirm_shipment_and_resend_edits_the_same_package(sandbox):
         marketplace = order["salesChannel"]["marketplaceId"]
         client.confirm_shipment(order["orderId"], marketplace_id=marketplace, package_detail=package_for(order))
         client.confirm_shipment(
-            order["orderId"], marketplace_id=marketplace, package_detail=package_for(order, tracking="1Z999AA10123456785")
+            order["orderId"],
+            marketplace_id=marketplace,
+            package_detail=package_for(order, tracking="1Z999AA10123456785"),
         )
         shipped = client.get_order(order["orderId"], included_data=["FULFILLMENT", "PACKAGES"])
         assert shipped["fulfillment"]["fulfillmentStatus"] == "SHIPPED"
-        assert [(p["packageReferenceId"], p["trackingNumber"]) for p in shipped["packages"]] == [("1", "1Z999AA10123456785")]
+        assert [(p["packageReferenceId"], p["trackingNumber"]) for p in shipped["packages"]] == [
+            ("1", "1Z999AA10123456785")
+        ]
         received = sandbox.spapi("GET", "/_sandbox/shipment-confirmations").json()
         assert [c["orderId"] for c in received] == [order["orderId"]] * 2
         assert received[0]["body"]["packageDetail"]["shipDate"].endswith("Z")
@@ -322,16 +340,21 @@ def test_token_is_refreshed_a_minute_before_expiry(sandbox):
 
 def test_token_refresh_is_shared_by_threads(sandbox):
     set_rate_limits(sandbox, "off")
-    info = generate(sandbox, 5)
-    with make_client(sandbox) as client:
-        order_id = find_order(client, info["now"])["orderId"]
-        client._token = None  # force the next calls to race for a new token
-        threads = [threading.Thread(target=client.get_order, args=(order_id,)) for _ in range(8)]
+    generate(sandbox, 5)
+    order_id = sorted(sandbox_order_ids(sandbox))[0]
+    with make_client(sandbox) as client:  # 8 threads race for the first token: one LWA call serves them all
+        barrier = threading.Barrier(8)
+
+        def call() -> None:
+            barrier.wait()
+            client.get_order(order_id)
+
+        threads = [threading.Thread(target=call) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        assert client.stats.token_refreshes == 2 and client.stats.requests == 9
+        assert (client.stats.token_refreshes, client.stats.requests) == (1, 8)
 
 
 def test_bad_lwa_credentials_raise_at_once(sandbox):
@@ -355,7 +378,10 @@ def raw_burst(sandbox, n: int, method: str, path: str, **kwargs) -> list[int]:
 def test_raw_burst_is_throttled_but_paced_client_is_not_default_plan(sandbox):
     """confirmShipment's published plan (2/s, burst 10): a raw burst of 20 gets 429s, 14 paced calls get none."""
     set_rate_limits(sandbox, "default")
-    body = {"marketplaceId": "ATVPDKIKX0DER", "packageDetail": package_for({"orderItems": []}) | {"shipDate": "2026-01-01T00:00:00Z"}}
+    body = {
+        "marketplaceId": "ATVPDKIKX0DER",
+        "packageDetail": package_for({"orderItems": []}) | {"shipDate": "2026-01-01T00:00:00Z"},
+    }
     statuses = raw_burst(sandbox, 20, "POST", "/orders/v0/orders/111-0000000-0000000/shipmentConfirmation", json=body)
     assert statuses.count(429) >= 8
 
@@ -488,11 +514,13 @@ def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
 def test_hook_reports_incomplete_connections(monkeypatch):
     from include.hooks.amazon_sp_api import SpApiHook
 
-    monkeypatch.setenv("AIRFLOW_CONN_SPAPI_INCOMPLETE", json.dumps({"conn_type": "http", "host": "https://example.invalid"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SPAPI_INCOMPLETE", json.dumps({"conn_type": "http", "host": "https://example.invalid"})
+    )
     hook = SpApiHook("spapi_incomplete")
     with pytest.raises(ValueError, match="lwa_client_id, lwa_client_secret, refresh_token"):
         hook.get_client()
     with pytest.raises(ValueError, match="marketplace_ids"):
-        hook.marketplace_ids
+        _ = hook.marketplace_ids
     ok, message = hook.test_connection()
     assert not ok and "refresh_token" in message

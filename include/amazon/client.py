@@ -12,7 +12,9 @@ needs from SP-API and nothing else:
   ``x-amzn-RateLimit-Limit`` header, drained by a 429).
 * Retries: 429, 5xx and transport errors/timeouts are retried with exponential
   backoff and jitter (honouring ``Retry-After``) up to ``max_retries`` times;
-  any other 4xx raises :class:`SpApiError` with Amazon's code and message.
+  any other 4xx raises :class:`SpApiError` with Amazon's code and message. A
+  first 429 drains the operation's bucket, which alone holds the retry back for
+  ``1/rate``; repeated 429s back off exponentially on top of the pacing.
 * Logs carry operation, status, counts, delays and request ids only: never
   order bodies, buyer data or secrets.
 """
@@ -363,7 +365,7 @@ class SpApiClient:
         json_body: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Send one SP-API request: paced, authenticated, retried; return the 2xx response."""
-        attempt = 0
+        attempt = throttles = 0
         refreshed_after_403 = False
         while True:
             token = self._access_token()  # before pacing: the token fetch must not eat into the paced slot
@@ -408,6 +410,7 @@ class SpApiClient:
                 self._count(retries=1)
                 continue
             if status == 429:
+                throttles += 1
                 self._count(throttled=1)
                 self.pacer.drain(operation)
             elif status >= 500:
@@ -420,7 +423,11 @@ class SpApiClient:
                     "%s -> %d %s after %d retries (request id %s)", operation, status, error.code, attempt, request_id
                 )
                 raise error
-            delay = self._backoff(attempt, response.headers.get("retry-after"))
+            retry_after = response.headers.get("retry-after")
+            if status == 429 and throttles == 1 and retry_after is None and self.pacer.rate(operation) is not None:
+                delay = 0.0  # the drained bucket already holds the retry back for 1/rate
+            else:
+                delay = self._backoff(attempt, retry_after)
             log.warning(
                 "%s -> %d %s; retry %d in %.2fs (request id %s)",
                 operation,

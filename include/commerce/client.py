@@ -189,6 +189,11 @@ class CommerceClient:
             self._http = self._new_http(size)
             self._max_connections = size
 
+    @property
+    def pool_size(self) -> int:
+        """How many connections the HTTP pool may open."""
+        return self._max_connections
+
     def close(self) -> None:
         with self._pool_lock:
             for client in [*self._retired, self._http]:
@@ -246,7 +251,7 @@ class CommerceClient:
         with self._token_lock:
             if self._token == token:
                 self._token = None
-        self._count("token_refreshes")
+                self._count("token_refreshes")
         return True
 
     # ------------------------------------------------------------------ requests
@@ -361,7 +366,7 @@ class CommerceClient:
             except CommerceClientError:
                 if ambiguous is None:
                     raise
-                outcome = self._resolve(op, resolve, ambiguous)
+                outcome = self._resolve(op, resolve)
                 if outcome is not NOT_DONE:
                     return outcome
                 raise
@@ -372,7 +377,7 @@ class CommerceClient:
                 log.warning("commerce %s: outcome unknown (%s); looking it up", op, reason)
                 if exc.settle and self.settle_delay > 0:
                     time.sleep(self.settle_delay)
-                outcome = self._resolve(op, resolve, exc)
+                outcome = self._resolve(op, resolve)
                 if outcome is not NOT_DONE:
                     self._count("resolved_existing")
                     log.warning("commerce %s: it had taken effect; using the existing result", op)
@@ -390,7 +395,7 @@ class CommerceClient:
             status=cause.status if isinstance(cause, CommerceError) else None,
         ) from cause
 
-    def _resolve(self, op: str, resolve: Callable[[], Any], ambiguous: _Ambiguous) -> Any:
+    def _resolve(self, op: str, resolve: Callable[[], Any]) -> Any:
         try:
             return resolve()
         except CommerceError as exc:
@@ -766,8 +771,11 @@ class CommerceClient:
 
         Reads the shipment first; after a lost response, a track with the same
         number and carrier that was not there before is ours and is returned;
-        otherwise it is sent again.
+        otherwise it is sent again. A track carrying ``entity_id`` updates that
+        track, which is idempotent, so it is retried like a read.
         """
+        if track.get("entity_id"):  # an update of an existing track: re-applying it is harmless
+            return self._call("POST", "/V1/shipment/track", body={"entity": track}, idempotent=True)
         shipment_id = int(track["parent_id"])
         key = (str(track.get("track_number")), str(track.get("carrier_code")))
         before = self._track_ids(shipment_id, key)

@@ -335,13 +335,14 @@ def _upsert_products(conn: Any, now: Any, products: list[dict[str, Any]]) -> dic
             updated += 1
         else:
             conn.execute(
-                insert(table).values(
+                insert(table),
+                dict(
                     sku=sku,
                     name=values.get("name", sku),
                     price=values.get("price", 0.0),
                     created_at=now,
                     updated_at=now,
-                )
+                ),
             )
             created += 1
     return {"created": created, "updated": updated}

@@ -159,7 +159,8 @@ def record_email(conn: Connection, now: datetime, kind: str, email: str | None, 
                  order: Mapping[str, Any] | None = None, entity_id: int | None = None) -> None:  # fmt: skip
     """Remember an e-mail Magento would have sent (``GET /_sandbox/notifications``)."""
     conn.execute(
-        insert(schema.sandbox_notification).values(
+        insert(schema.sandbox_notification),
+        dict(
             type=kind,
             email=email,
             store_id=store_id,
@@ -167,7 +168,7 @@ def record_email(conn: Connection, now: datetime, kind: str, email: str | None, 
             order_increment_id=order["increment_id"] if order else None,
             entity_id=entity_id,
             created_at=now,
-        )
+        ),
     )
 
 
@@ -175,7 +176,8 @@ def add_history(conn: Connection, now: datetime, order_id: int, comment: str, st
                 notified: bool | None, entity_name: str = "order", visible: bool = False) -> int:  # fmt: skip
     """Append a row to ``sales_order_status_history``."""
     return conn.execute(
-        insert(schema.sales_order_status_history).values(
+        insert(schema.sales_order_status_history),
+        dict(
             parent_id=order_id,
             comment=comment,
             status=status,
@@ -183,7 +185,7 @@ def add_history(conn: Connection, now: datetime, order_id: int, comment: str, st
             is_visible_on_front=int(visible),
             entity_name=entity_name,
             created_at=now,
-        )
+        ),
     ).inserted_primary_key[0]
 
 

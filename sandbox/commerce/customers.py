@@ -66,7 +66,8 @@ def _hash_password(password: str) -> str:
     return f"{hashlib.sha256((salt + password).encode()).hexdigest()}:{salt}:1"
 
 
-def _validate_address(address: dict[str, Any], index: int) -> list[dict[str, Any]]:
+def _validate_address(address: dict[str, Any]) -> list[dict[str, Any]]:
+    """Magento's customer address rules (region requirements left out)."""
     errors = []
     for key in ("firstname", "lastname", "street", "city", "country_id", "telephone", "postcode"):
         if not address.get(key):
@@ -91,7 +92,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     if password is not None:
         _check_password(str(password))
     addresses = [obj(a, "addresses") for a in array(customer.get("addresses"), "addresses")]
-    errors = [e for i, a in enumerate(addresses) for e in _validate_address(a, i)]
+    errors = [e for a in addresses for e in _validate_address(a)]
     if len(errors) == 1:
         raise bad_request(errors[0]["message"], errors[0]["parameters"])
     if errors:
@@ -132,7 +133,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         updated_at=now,
     )
     try:
-        customer_id = conn.execute(insert(_T).values(**values)).inserted_primary_key[0]
+        customer_id = conn.execute(insert(_T), dict(**values)).inserted_primary_key[0]
     except IntegrityError:
         raise bad_request(DUPLICATE_EMAIL) from None
     defaults: dict[str, int] = {}
@@ -145,7 +146,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
             if region.get("region_id") is not None:
                 row["region_id"] = to_int(region.get("region_id"), "region_id")
         row.update(parent_id=customer_id, street=street_in(address.get("street")), created_at=now, updated_at=now)
-        address_id = conn.execute(insert(_A).values(**row)).inserted_primary_key[0]
+        address_id = conn.execute(insert(_A), dict(**row)).inserted_primary_key[0]
         for flag in ("default_billing", "default_shipping"):
             if to_bool(address.get(flag)):
                 defaults[flag] = address_id

@@ -113,13 +113,14 @@ def _comment(conn: Connection, table: Any, parent_id: int, body: dict[str, Any],
     comment = obj(body.get("comment"), "comment")
     if comment.get("comment"):
         conn.execute(
-            insert(table).values(
+            insert(table),
+            dict(
                 parent_id=parent_id,
                 comment=to_str(comment["comment"], "comment"),
                 is_customer_notified=int(notify),
                 is_visible_on_front=int(to_bool(comment.get("is_visible_on_front"))),
                 created_at=now,
-            )
+            ),
         )
 
 
@@ -189,7 +190,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
 
     increment_id = next_increment_id(conn, "invoice", order["store_id"] or 1)
     invoice_id = conn.execute(
-        insert(schema.sales_invoice).values(
+        insert(schema.sales_invoice), dict(
             store_id=order["store_id"], order_id=order["entity_id"], increment_id=increment_id, state=2,
             total_qty=sum(qtys.values()), can_void_flag=0, email_sent=1 if notify else None, send_email=int(notify),
             billing_address_id=order.get("billing_address_id"), shipping_address_id=order.get("shipping_address_id"),
@@ -200,7 +201,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
     for line in lines:
         item = line["item"]
         conn.execute(
-            insert(schema.sales_invoice_item).values(
+            insert(schema.sales_invoice_item), dict(
                 parent_id=invoice_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
                 name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
                 row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
@@ -327,7 +328,7 @@ def ship(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]) -
     increment_id = next_increment_id(conn, "shipment", order["store_id"] or 1)
     total_weight = sum(money(by_id[i].get("weight")) * q for i, q in qtys.items())
     shipment_id = conn.execute(
-        insert(_S).values(
+        insert(_S), dict(
             store_id=order["store_id"], order_id=order["entity_id"], increment_id=increment_id,
             customer_id=order.get("customer_id"), total_qty=sum(qtys.values()), total_weight=total_weight or None,
             email_sent=1 if notify else None, send_email=int(notify), billing_address_id=order.get("billing_address_id"),
@@ -337,7 +338,7 @@ def ship(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]) -
     for item_id, qty in qtys.items():
         item = by_id[item_id]
         conn.execute(
-            insert(_SI).values(
+            insert(_SI), dict(
                 parent_id=shipment_id, order_item_id=item_id, product_id=item.get("product_id"), sku=item["sku"],
                 name=item.get("name"), qty=qty, price=item.get("price"), base_price=item.get("base_price"),
                 row_total=money(item.get("price")) * qty, weight=item.get("weight"),
@@ -347,7 +348,7 @@ def ship(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]) -
         conn.execute(update(_I).where(_I.c.item_id == item_id).values(qty_shipped=item["qty_shipped"], updated_at=now))
     for track in tracks:
         conn.execute(
-            insert(_ST).values(
+            insert(_ST), dict(
                 parent_id=shipment_id, order_id=order["entity_id"], track_number=to_str(track["track_number"], "track_number"),
                 title=to_str(track.get("title"), "title"), carrier_code=to_str(track.get("carrier_code"), "carrier_code"),
                 created_at=now, updated_at=now,
@@ -437,7 +438,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
 
     increment_id = next_increment_id(conn, "creditmemo", order["store_id"] or 1)
     memo_id = conn.execute(
-        insert(schema.sales_creditmemo).values(
+        insert(schema.sales_creditmemo), dict(
             store_id=order["store_id"], order_id=order["entity_id"], increment_id=increment_id, state=2,
             email_sent=1 if notify else None, send_email=int(notify), billing_address_id=order.get("billing_address_id"),
             shipping_address_id=order.get("shipping_address_id"), order_currency_code=currency,
@@ -447,7 +448,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
     for line in lines:
         item = line["item"]
         conn.execute(
-            insert(schema.sales_creditmemo_item).values(
+            insert(schema.sales_creditmemo_item), dict(
                 parent_id=memo_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
                 name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
                 row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
@@ -589,7 +590,7 @@ def add_track(conn: Connection, now: datetime, body: dict[str, Any]) -> int:
         get_row(conn, _ST, "entity_id", track_id)
         conn.execute(update(_ST).where(_ST.c.entity_id == track_id).values(**values))
     else:
-        track_id = conn.execute(insert(_ST).values(**values, created_at=now)).inserted_primary_key[0]
+        track_id = conn.execute(insert(_ST), dict(**values, created_at=now)).inserted_primary_key[0]
     conn.execute(update(_S).where(_S.c.entity_id == shipment_id).values(updated_at=now))
     return track_id
 

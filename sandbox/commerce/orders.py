@@ -226,18 +226,14 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     if store_row is None:
         raise not_found("The store that was requested wasn't found. Verify the store and try again.")
     customer_id = to_int(entity.get("customer_id"), "customer_id")
-    if (
-        customer_id is not None
-        and conn.execute(
-            select(schema.customer_entity.c.entity_id).where(schema.customer_entity.c.entity_id == customer_id)
-        ).first()
-        is None
-    ):
-        raise MagentoError(
-            404,
-            "No such entity with %fieldName = %fieldValue",
-            {"fieldName": "customerId", "fieldValue": str(customer_id)},
-        )
+    if customer_id is not None:
+        customer = schema.customer_entity
+        if conn.execute(select(customer.c.entity_id).where(customer.c.entity_id == customer_id)).first() is None:
+            raise MagentoError(
+                404,
+                "No such entity with %fieldName = %fieldValue",
+                {"fieldName": "customerId", "fieldValue": str(customer_id)},
+            )
 
     extension = obj(entity.get("extension_attributes"), "extension_attributes")
     assignments = array(extension.get("shipping_assignments"), "shipping_assignments")
@@ -256,8 +252,8 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         ext_order_id=to_str(entity.get("ext_order_id"), "ext_order_id"),
         state=state,
         status=values.get("status") or DEFAULT_STATUS.get(state, state),
-        customer_is_guest=values.get("customer_is_guest", int(customer_id is None)),
-        customer_group_id=values.get("customer_group_id", 0 if customer_id is None else 1),
+        customer_is_guest=_default(values.get("customer_is_guest"), int(customer_id is None)),
+        customer_group_id=_default(values.get("customer_group_id"), 0 if customer_id is None else 1),
         store_name=values.get("store_name") or store_row["name"],
         order_currency_code=values.get("order_currency_code") or currency,
         store_currency_code=values.get("store_currency_code") or currency,
@@ -286,7 +282,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         increment_id = next_increment_id(conn, "order", store_id)
     values["increment_id"] = increment_id
     try:
-        order_id = conn.execute(insert(_O).values(**values)).inserted_primary_key[0]
+        order_id = conn.execute(insert(_O), dict(**values)).inserted_primary_key[0]
     except IntegrityError:
         raise bad_request(DUPLICATE) from None
 
@@ -299,14 +295,14 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         row["product_type"] = row.get("product_type") or product.type_id
         for key in ("qty_invoiced", "qty_shipped", "qty_refunded", "qty_canceled"):
             row[key] = row.get(key) or 0.0
-        conn.execute(insert(_I).values(**row))
+        conn.execute(insert(_I), dict(**row))
 
     address_ids: dict[str, int] = {}
     for address in (billing, ship_to):
         if address is not None:
             address.update(parent_id=order_id, customer_id=address.get("customer_id") or customer_id)
             address_ids[f"{address['address_type']}_address_id"] = conn.execute(
-                insert(_ADDR).values(**address)
+                insert(_ADDR), dict(**address)
             ).inserted_primary_key[0]
     if address_ids:
         conn.execute(update(_O).where(_O.c.entity_id == order_id).values(**address_ids))
@@ -323,7 +319,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
             shipping_amount=row.get("shipping_amount", values.get("shipping_amount")),
             base_shipping_amount=row.get("base_shipping_amount", values.get("base_shipping_amount")),
         )
-        conn.execute(insert(_PAY).values(**row))
+        conn.execute(insert(_PAY), dict(**row))
 
     histories = [obj(h, "status_histories") for h in array(entity.get("status_histories"), "status_histories")]
     for history in histories:
@@ -347,6 +343,10 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         )
         conn.execute(update(_O).where(_O.c.entity_id == order_id).values(email_sent=1))
     return order_id
+
+
+def _default(value: Any, fallback: Any) -> Any:
+    return fallback if value is None else value
 
 
 def not_found_product() -> MagentoError:

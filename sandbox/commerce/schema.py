@@ -469,6 +469,13 @@ class Database:
                 _seed_stores(conn)
                 _seed_products(conn, self.now())
             return
+        if self.url.get_backend_name() == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in DATA_TABLES)
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f"TRUNCATE TABLE {names} RESTART IDENTITY CASCADE")
+                _seed_stores(conn)
+                _seed_products(conn, self.now())
+            return
         with self.write() as conn:
             for table in reversed(DATA_TABLES):
                 conn.execute(delete(table))

@@ -79,7 +79,7 @@ class SearchCriteria:
         return out
 
 
-def _int(value: Any, name: str) -> int:
+def _int(value: Any) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
@@ -140,9 +140,9 @@ def parse(query: list[tuple[str, str]]) -> SearchCriteria:
             )
         criteria.sort_orders.append((raw["field"], direction))
     if "page_size" in tree:
-        criteria.page_size = _int(tree["page_size"], "pageSize")
+        criteria.page_size = _int(tree["page_size"])
     if "current_page" in tree:
-        criteria.current_page = _int(tree["current_page"], "currentPage")
+        criteria.current_page = _int(tree["current_page"])
     return criteria
 
 
