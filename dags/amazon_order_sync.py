@@ -157,17 +157,17 @@ def amazon_order_sync():
 
     @task_group
     def data_quality():
-        """Checks on the channel tables after the loads (common-sql check operators)."""
+        """Checks on the channel tables after the loads (common-sql check operators); skipped when nothing was loaded."""
         SQLCheckOperator(
             task_id="one_commerce_order_per_amazon_order",
             conn_id="channel_db",
             sql="sql/dq_no_duplicate_commerce_orders.sql",
-            trigger_rule=TriggerRule.NONE_FAILED,
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         ) >> SQLCheckOperator(
             task_id="importable_orders_accounted_for",
             conn_id="channel_db",
             sql="sql/dq_importable_orders_accounted.sql",
-            trigger_rule=TriggerRule.NONE_FAILED,
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
 
     @task(outlets=[ORDERS_SYNCED], trigger_rule=TriggerRule.NONE_FAILED)

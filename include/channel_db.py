@@ -509,3 +509,399 @@ def dq_check_sql(name: str) -> str:
     if name not in DQ_CHECKS:
         raise ValueError(f"unknown check {name!r}; known: {', '.join(DQ_CHECKS)}")
     return sql(name)
+
+
+# ----------------------------------------------------------------------------------------------------------- tracking push
+#
+# channel_shipment_push: one row per Amazon package (one Commerce tracking number), keyed by Amazon order id and
+# packageReferenceId. status: pending -> confirmed | failed (retried) | refused (kept); skipped = cannot be built.
+# channel_order_completion: fully confirmed orders and whether their Commerce order was closed.
+
+PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped")
+COMPLETION_STATUSES = ("completed", "failed", "skipped")
+
+
+@dataclass(frozen=True)
+class TrackingOrder:
+    """A channel order as the tracking push sees it: who fulfils it and its Commerce order."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    fulfilled_by: str
+    amazon_status: str
+    import_status: str
+    commerce_order_id: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TrackingItem:
+    """An Amazon order item with its Commerce order item (once known) and the units confirmed so far."""
+
+    amazon_order_id: str
+    order_item_id: str
+    sku: str | None
+    quantity_ordered: int
+    quantity_confirmed: int
+    commerce_order_item_id: int | None
+
+
+@dataclass(frozen=True)
+class ShipmentPush:
+    """A recorded package (``items``: canonical JSON, see :func:`include.tracking.items_to_json`)."""
+
+    amazon_order_id: str
+    package_reference_id: str
+    commerce_order_id: int | None
+    commerce_shipment_id: int
+    commerce_track_id: int
+    carrier_code: str | None
+    carrier_name: str | None
+    shipping_method: str | None
+    tracking_number: str | None
+    ship_date: datetime | None
+    items: str
+    status: str
+    attempts: int
+    last_error: str | None
+    marketplace_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ship_date"] = self.ship_date.strftime("%Y-%m-%dT%H:%M:%SZ") if self.ship_date else None
+        data["items"] = json.loads(self.items or "[]")
+        return data
+
+
+def _tracking_orders(result) -> list[TrackingOrder]:
+    return [
+        TrackingOrder(
+            amazon_order_id=row["amazon_order_id"],
+            marketplace_id=row["marketplace_id"],
+            fulfilled_by=row["fulfilled_by"],
+            amazon_status=row["amazon_status"],
+            import_status=row["import_status"],
+            commerce_order_id=int(row["commerce_order_id"]),
+            created_at=_ts_in(row["created_at"]),
+        )
+        for row in result.mappings()
+    ]
+
+
+def tracking_orders_by_commerce_id(
+    bind: Engine | Connection, commerce_order_ids: Sequence[int]
+) -> dict[int, TrackingOrder]:
+    """The channel orders behind these Commerce orders, by Commerce order id (others are not Amazon orders)."""
+    ids = sorted({int(i) for i in commerce_order_ids})
+    found: dict[int, TrackingOrder] = {}
+    with _tx(bind) as conn:
+        for start in range(0, len(ids), BATCH_ROWS):
+            chunk = ids[start : start + BATCH_ROWS]
+            for order in _tracking_orders(
+                conn.execute(_q(conn, "select_tracking_orders_by_commerce_id", "ids"), {"ids": chunk})
+            ):
+                found[order.commerce_order_id] = order
+    return found
+
+
+def tracking_orders_by_amazon_id(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[TrackingOrder]:
+    """The given Amazon orders that have a Commerce order."""
+    ids = sorted(set(amazon_order_ids))
+    if not ids:
+        return []
+    with _tx(bind) as conn:
+        return _tracking_orders(conn.execute(_q(conn, "select_tracking_orders_by_amazon_id", "ids"), {"ids": ids}))
+
+
+def oldest_imported_mfn_order(bind: Engine | Connection) -> datetime | None:
+    """When the oldest merchant-fulfilled order with a Commerce order was created on Amazon (None if none)."""
+    with _tx(bind) as conn:
+        return _ts_in(conn.execute(_q(conn, "select_oldest_imported_mfn_order")).scalar())
+
+
+def tracking_items(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> dict[str, list[TrackingItem]]:
+    """The items of these orders, by Amazon order id."""
+    ids = sorted(set(amazon_order_ids))
+    items: dict[str, list[TrackingItem]] = {}
+    with _tx(bind) as conn:
+        for start in range(0, len(ids), BATCH_ROWS):
+            rows = conn.execute(_q(conn, "select_tracking_items", "ids"), {"ids": ids[start : start + BATCH_ROWS]})
+            for row in rows.mappings():
+                items.setdefault(row["amazon_order_id"], []).append(
+                    TrackingItem(
+                        amazon_order_id=row["amazon_order_id"],
+                        order_item_id=row["order_item_id"],
+                        sku=row["sku"],
+                        quantity_ordered=int(row["quantity_ordered"]),
+                        quantity_confirmed=int(row["quantity_confirmed"]),
+                        commerce_order_item_id=(
+                            int(row["commerce_order_item_id"]) if row["commerce_order_item_id"] is not None else None
+                        ),
+                    )
+                )
+    return items
+
+
+def set_commerce_item_ids(bind: Engine | Connection, links: Sequence[tuple[str, str, int]]) -> None:
+    """Store ``(amazon_order_id, order_item_id, commerce_order_item_id)`` links in one batched statement."""
+    if not links:
+        return
+    rows = [{"amazon_order_id": a, "order_item_id": i, "commerce_order_item_id": int(c)} for a, i, c in links]
+    with _tx(bind) as conn:
+        conn.execute(_q(conn, "update_commerce_item_id"), rows)
+
+
+def _pushes(result) -> list[ShipmentPush]:
+    pushes = []
+    for row in result.mappings():
+        pushes.append(
+            ShipmentPush(
+                amazon_order_id=row["amazon_order_id"],
+                package_reference_id=row["package_reference_id"],
+                commerce_order_id=int(row["commerce_order_id"]) if row["commerce_order_id"] is not None else None,
+                commerce_shipment_id=int(row["commerce_shipment_id"]),
+                commerce_track_id=int(row["commerce_track_id"]),
+                carrier_code=row["carrier_code"],
+                carrier_name=row["carrier_name"],
+                shipping_method=row["shipping_method"],
+                tracking_number=row["tracking_number"],
+                ship_date=_ts_in(row["ship_date"]),
+                items=row["items"],
+                status=row["status"],
+                attempts=int(row["attempts"]),
+                last_error=row["last_error"],
+                marketplace_id=row.get("marketplace_id"),
+            )
+        )
+    return pushes
+
+
+def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[ShipmentPush]:
+    """Every recorded package of these orders, in order, shipment and track order."""
+    ids = sorted(set(amazon_order_ids))
+    pushes: list[ShipmentPush] = []
+    with _tx(bind) as conn:
+        for start in range(0, len(ids), BATCH_ROWS):
+            chunk = ids[start : start + BATCH_ROWS]
+            pushes.extend(_pushes(conn.execute(_q(conn, "select_shipment_pushes", "ids"), {"ids": chunk})))
+    return pushes
+
+
+def _push_row(dialect: str, push: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "amazon_order_id": push["amazon_order_id"],
+        "package_reference_id": str(push["package_reference_id"]),
+        "commerce_order_id": push.get("commerce_order_id"),
+        "commerce_shipment_id": int(push["commerce_shipment_id"]),
+        "commerce_track_id": int(push["commerce_track_id"]),
+        "carrier_code": push.get("carrier_code"),
+        "carrier_name": push.get("carrier_name"),
+        "shipping_method": push.get("shipping_method"),
+        "tracking_number": push.get("tracking_number"),
+        "ship_date": _ts_out(dialect, push.get("ship_date")),
+        "items": push["items"],
+        "status": push["status"],
+        "last_error": (push.get("last_error") or None) and push["last_error"][:1000],
+        "now": _ts_out(dialect, now),
+    }
+
+
+def save_shipment_pushes(
+    bind: Engine | Connection,
+    new: Sequence[dict[str, Any]],
+    changed: Sequence[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Insert packages seen for the first time and store the new content of changed ones, in one transaction.
+
+    Each dict holds the ``channel_shipment_push`` columns (``ship_date`` an aware
+    datetime, ``items`` canonical JSON, ``status`` pending or skipped, ``last_error``
+    the skip reason). Attempt counters and confirmation times are kept.
+    """
+    if not new and not changed:
+        return
+    for push in (*new, *changed):
+        if push["status"] not in ("pending", "skipped"):
+            raise ValueError(f"a package is saved as pending or skipped, not {push['status']!r}")
+    with _tx(bind) as conn:
+        dialect, stamp = _dialect(conn), now or now_utc()
+        if new:
+            conn.execute(_q(conn, "insert_shipment_push"), [_push_row(dialect, p, stamp) for p in new])
+        if changed:
+            rows = [_push_row(dialect, p, stamp) for p in changed]
+            for row in rows:
+                row.pop("now")
+                row.pop("commerce_order_id")
+                row.pop("commerce_shipment_id")
+                row.pop("commerce_track_id")
+            conn.execute(_q(conn, "update_shipment_push_content"), rows)
+
+
+def pushes_to_send(
+    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[ShipmentPush]:
+    """Pending and failed packages (with the order's marketplace), by order, shipment and track."""
+    if only_ids is not None and not only_ids:
+        return []
+    params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
+    with _tx(bind) as conn:
+        if only_ids is None:
+            return _pushes(conn.execute(_q(conn, "select_pushes_to_send"), params))
+        params["ids"] = sorted(set(only_ids))
+        return _pushes(conn.execute(_q(conn, "select_pushes_to_send_by_id", "ids"), params))
+
+
+def record_push_result(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    package_reference_id: str,
+    status: str,
+    *,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record one confirmShipment outcome (``confirmed``, ``failed`` or ``refused``) and count the attempt."""
+    if status not in ("confirmed", "failed", "refused"):
+        raise ValueError(f"a push result is confirmed, failed or refused, not {status!r}")
+    with _tx(bind) as conn:
+        stamp = _ts_out(_dialect(conn), now or now_utc())
+        params = {
+            "amazon_order_id": amazon_order_id,
+            "package_reference_id": str(package_reference_id),
+            "status": status,
+            "last_error": (error or "unknown error")[:1000] if status != "confirmed" else None,
+            "now": stamp,
+            "confirmed_at": stamp if status == "confirmed" else None,
+        }
+        if conn.execute(_q(conn, "record_push_result"), params).rowcount == 0:
+            raise LookupError(f"no recorded package {package_reference_id} of Amazon order {amazon_order_id}")
+
+
+def refresh_confirmed_quantities(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> None:
+    """Recompute ``quantity_confirmed`` of these orders' items from their confirmed packages, then the channel status.
+
+    Idempotent (quantities are set, not incremented), so an edited package counts once.
+    """
+    ids = sorted(set(amazon_order_ids))
+    if not ids:
+        return
+    with _tx(bind) as conn:
+        for start in range(0, len(ids), BATCH_ROWS):
+            chunk = ids[start : start + BATCH_ROWS]
+            confirmed: dict[tuple[str, str], int] = {}
+            for row in conn.execute(_q(conn, "select_confirmed_push_items", "ids"), {"ids": chunk}).mappings():
+                for item_id, qty in json.loads(row["items"] or "[]"):
+                    key = (row["amazon_order_id"], str(item_id))
+                    confirmed[key] = confirmed.get(key, 0) + int(qty)
+            rows = []
+            for row in conn.execute(_q(conn, "select_tracking_items", "ids"), {"ids": chunk}).mappings():
+                key = (row["amazon_order_id"], row["order_item_id"])
+                if int(row["quantity_confirmed"]) != confirmed.get(key, 0):
+                    rows.append(
+                        {
+                            "amazon_order_id": key[0],
+                            "order_item_id": key[1],
+                            "quantity_confirmed": confirmed.get(key, 0),
+                        }
+                    )
+            if rows:
+                conn.execute(_q(conn, "update_quantity_confirmed"), rows)
+            conn.execute(_q(conn, "update_channel_shipping_status", "ids"), {"ids": chunk})
+
+
+@dataclass(frozen=True)
+class OrderToComplete:
+    """A merchant-fulfilled order whose every item Amazon has confirmed: its Commerce order is to be closed."""
+
+    amazon_order_id: str
+    commerce_order_id: int
+    commerce_increment_id: str | None
+
+
+def orders_to_complete(
+    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[OrderToComplete]:
+    """Fully confirmed orders whose Commerce order is not closed yet (new, or failed earlier)."""
+    if only_ids is not None and not only_ids:
+        return []
+    params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
+    with _tx(bind) as conn:
+        if only_ids is None:
+            result = conn.execute(_q(conn, "select_orders_to_complete"), params)
+        else:
+            params["ids"] = sorted(set(only_ids))
+            result = conn.execute(_q(conn, "select_orders_to_complete_by_id", "ids"), params)
+        return [
+            OrderToComplete(row["amazon_order_id"], int(row["commerce_order_id"]), row["commerce_increment_id"])
+            for row in result.mappings()
+        ]
+
+
+def record_completion(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    commerce_order_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record closing a fully confirmed order in Commerce: ``completed``, ``failed`` (retried) or ``skipped``."""
+    if status not in COMPLETION_STATUSES:
+        raise ValueError(f"a completion is {', '.join(COMPLETION_STATUSES)}, not {status!r}")
+    with _tx(bind) as conn:
+        stamp = _ts_out(_dialect(conn), now or now_utc())
+        params = {
+            "amazon_order_id": amazon_order_id,
+            "commerce_order_id": int(commerce_order_id),
+            "status": status,
+            "last_error": (error or None) and error[:1000],
+            "now": stamp,
+            "completed_at": stamp if status == "completed" else None,
+        }
+        conn.execute(_q(conn, "upsert_order_completion"), params)
+
+
+def push_counts(bind: Engine | Connection) -> dict[str, int]:
+    """Recorded packages per status, e.g. ``{"confirmed": 40, "failed": 1, "refused": 2}``."""
+    with _tx(bind) as conn:
+        return {status: int(n) for status, n in conn.execute(_q(conn, "shipment_push_counts")).all()}
+
+
+def push_problems(bind: Engine | Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Packages not confirmed, with their reason (failed, refused, skipped), most recent first."""
+    with _tx(bind) as conn:
+        rows = conn.execute(_q(conn, "select_push_problems"), {"limit": limit}).mappings().all()
+    return [
+        {
+            **{k: row[k] for k in ("amazon_order_id", "package_reference_id", "carrier_code", "tracking_number",
+                                   "status", "last_error")},
+            "commerce_shipment_id": int(row["commerce_shipment_id"]),
+            "commerce_track_id": int(row["commerce_track_id"]),
+            "attempts": int(row["attempts"]),
+            "last_attempt_at": _iso(_ts_in(row["last_attempt_at"])),
+        }
+        for row in rows
+    ]  # fmt: skip
+
+
+def completion_problems(bind: Engine | Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Fully confirmed orders whose Commerce order could not be closed (failed) or had nothing to close (skipped)."""
+    with _tx(bind) as conn:
+        rows = conn.execute(_q(conn, "select_completion_problems"), {"limit": limit}).mappings().all()
+    return [
+        {
+            "amazon_order_id": row["amazon_order_id"],
+            "commerce_order_id": int(row["commerce_order_id"]),
+            "status": row["status"],
+            "attempts": int(row["attempts"]),
+            "last_error": row["last_error"],
+            "last_attempt_at": _iso(_ts_in(row["last_attempt_at"])),
+        }
+        for row in rows
+    ]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from include.commerce.client import CommerceClient, CommerceError
+from include.commerce.client import CommerceClient, CommerceClientError, CommerceError, CommerceUnavailable
 from include.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
 from include.settings import OrderSettings
 
@@ -66,7 +66,7 @@ def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings
     except MappingError as exc:
         return ImportResult(amazon_id, "failed", reason=f"cannot map order: {exc}")
     except CommerceError as exc:
-        return ImportResult(amazon_id, "failed", reason=f"Commerce refused: {exc}")
+        return ImportResult(amazon_id, "failed", reason=_commerce_reason(exc, order))
     return ImportResult(
         amazon_id,
         outcome,
@@ -82,7 +82,14 @@ def _ensure_customer(client: CommerceClient, order: dict, store: StoreRef) -> tu
     found = client.find_customer(customer["email"], store.website_id)
     if found:
         return int(found["id"]), False
-    return int(client.create_customer(customer)["id"]), True
+    try:
+        return int(client.create_customer(customer)["id"]), True
+    except CommerceClientError:
+        # Another order of the same buyer, imported concurrently, created the account first.
+        found = client.find_customer(customer["email"], store.website_id)
+        if found:
+            return int(found["id"]), False
+        raise
 
 
 def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: dict, settings: OrderSettings) -> None:
@@ -154,4 +161,17 @@ def apply_amazon_changes(
     except MappingError as exc:
         return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"cannot map order: {exc}")
     except CommerceError as exc:
-        return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"Commerce refused: {exc}")
+        return ImportResult(amazon_id, "failed", commerce_order_id, reason=_commerce_reason(exc, order))
+
+
+def _commerce_reason(exc: CommerceError, order: dict) -> str:
+    """A readable, PII-free reason: Magento's message template, plus the SKUs when a product is missing."""
+    kind = "Commerce unavailable" if isinstance(exc, CommerceUnavailable) else "Commerce refused"
+    text = exc.template
+    call = " ".join(part for part in (exc.method, exc.path) if part)
+    status = f"HTTP {exc.status}" if exc.status is not None else "no response"
+    reason = f"{kind}: {text} ({status}{', ' + call if call else ''})"
+    if "product that was requested doesn't exist" in text:
+        skus = sorted({(item.get("product") or {}).get("sellerSku") or "?" for item in order.get("orderItems") or []})
+        reason += f"; order SKUs: {', '.join(skus)}"
+    return reason

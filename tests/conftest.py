@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +18,19 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = PROJECT_ROOT.parent / "shared" / "specs"
+
+# Tests get a throwaway Airflow home (SQLite metadata DB), never the project's
+# .airflow/: set before anything imports Airflow, which reads it at import time.
+TEST_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="acs-airflow-home-"))
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(TEST_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{TEST_AIRFLOW_HOME / 'airflow.db'}",
+    }
+)
 
 
 def free_port() -> int:
@@ -143,3 +158,164 @@ def specs_dir() -> Path:
     if not SPECS_DIR.is_dir():
         pytest.skip(f"published specs not found at {SPECS_DIR}")
     return SPECS_DIR
+
+
+# --------------------------------------------------------------------------------------------------- running DAGs
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> Path:
+    """The tests' Airflow home with a migrated metadata DB (done once per session)."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy()
+    )
+    return TEST_AIRFLOW_HOME
+
+
+def run_dag(dag_id: str, conf: dict | None = None, logical_date=None):
+    """Run a DAG of dags/ in-process with ``dag.test()`` (no retries, so a failure shows at once)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag(dag_id)
+    for task in dag.tasks:
+        task.retries = 0
+    kwargs = {"run_conf": conf or {}}
+    if logical_date is not None:
+        kwargs["logical_date"] = logical_date
+    return dag.test(**kwargs)
+
+
+def task_states(dag_run) -> dict[str, str]:
+    """``{task_id: state}`` of a finished run (mapped tasks: the state of index 0 … as a list)."""
+    states: dict[str, object] = {}
+    for ti in dag_run.get_task_instances():
+        state = str(ti.state.value if hasattr(ti.state, "value") else ti.state)
+        if ti.map_index >= 0:
+            states.setdefault(ti.task_id, []).append(state)  # type: ignore[union-attr]
+        else:
+            states[ti.task_id] = state
+    return states
+
+
+def xcom_result(dag_run, task_id: str):
+    """The return value of a task in a finished run."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, key="return_value")
+            .first()
+        )
+        return None if row is None else XComModel.deserialize_value(row)
+
+
+@dataclass
+class SyncEnv:
+    """Airflow connections and settings pointing the DAGs at the sandboxes and a fresh channel DB."""
+
+    sandbox: Sandbox
+    channel_url: str
+    landing_dir: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    def settings(self, **values) -> None:
+        """Set the ``amazon_order_settings`` Variable (landing in the test's folder unless given)."""
+        values.setdefault("landing_uri", self.landing_dir.as_uri())
+        self.monkeypatch.setenv("AIRFLOW_VAR_AMAZON_ORDER_SETTINGS", json.dumps(values))
+
+    @property
+    def engine(self):
+        from include.hooks.channel_db import channel_engine
+
+        return channel_engine()
+
+    def run_sync(self, **conf):
+        return run_dag("amazon_order_sync", conf)
+
+
+def _channel_connection(url: str) -> dict:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return {"conn_type": "sqlite", "host": u.database}
+    conn_type = {"mysql": "mysql", "mariadb": "mysql", "postgresql": "postgres"}[u.get_backend_name()]
+    return {
+        "conn_type": conn_type,
+        "host": u.host,
+        "port": u.port,
+        "login": u.username,
+        "password": u.password or "",
+        "schema": u.database,
+    }
+
+
+@pytest.fixture
+def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> SyncEnv:
+    """Connections for the DAGs: the sandboxes, and a channel DB (SQLite, or ``channel_db_url`` if parametrized)."""
+    from include.hooks.amazon_sp_api import _PACERS
+    from include.hooks.channel_db import channel_engine
+    from sandbox import credentials
+
+    channel_url = getattr(request, "param", None) or f"sqlite:///{tmp_path / 'channel.db'}"
+    if channel_url in ("mariadb", "postgres"):
+        channel_url = request.getfixturevalue(f"{channel_url}_channel_url")
+    connections = {
+        "AMAZON_SP_API": {
+            "conn_type": "http",
+            "host": sandbox.spapi_url,
+            "extra": {
+                "lwa_client_id": credentials.LWA_CLIENT_ID,
+                "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
+                "refresh_token": credentials.LWA_REFRESH_TOKEN,
+                "lwa_endpoint": sandbox.spapi_url + "/auth/o2/token",
+                "marketplace_ids": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"],
+            },
+        },
+        "COMMERCE_API": {
+            "conn_type": "http",
+            "host": sandbox.commerce_url,
+            "login": credentials.COMMERCE_ADMIN_USER,
+            "password": credentials.COMMERCE_ADMIN_PASSWORD,
+            "extra": {"store_code": "default", "timeout": 10},
+        },
+        "CHANNEL_DB": _channel_connection(channel_url),
+    }
+    for name, conn in connections.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
+    channel_engine.cache_clear()
+    _PACERS.clear()  # the sandbox's buckets were refilled by its reset; start ours full too
+    env = SyncEnv(sandbox, channel_url, tmp_path / "landing", monkeypatch)
+    env.settings()
+    yield env
+    channel_engine.cache_clear()
+
+
+def _fresh_database(url: str) -> str:
+    """Drop and recreate the database named in ``url`` (MariaDB or PostgreSQL); returns ``url``."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    admin = create_engine(
+        u.set(database="postgres" if u.get_backend_name() == "postgresql" else "mysql"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {u.database}"))
+        conn.execute(text(f"CREATE DATABASE {u.database}"))
+    admin.dispose()
+    return url
+
+
+@pytest.fixture
+def mariadb_channel_url(mariadb_url) -> str:
+    """A fresh, empty MariaDB database for one test's channel tables."""
+    return _fresh_database(mariadb_url.rsplit("/", 1)[0] + "/acs_channel_test")
+
+
+@pytest.fixture
+def postgres_channel_url(postgres_url) -> str:
+    """A fresh, empty PostgreSQL database for one test's channel tables."""
+    return _fresh_database(postgres_url.rsplit("/", 1)[0] + "/acs_channel_test")

@@ -13,9 +13,9 @@ DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"
 
 @pytest.fixture(scope="module")
 def dagbag():
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAGS_DIR), include_examples=False)
+    return DagBag(dag_folder=str(DAGS_DIR))
 
 
 def test_no_import_errors(dagbag):
@@ -24,10 +24,10 @@ def test_no_import_errors(dagbag):
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
 def test_dag_file_parses_fast(dag_file):
-    from airflow.models.dagbag import DagBag
+    from airflow.dag_processing.dagbag import DagBag
 
     started = time.perf_counter()
-    bag = DagBag(dag_folder=str(dag_file), include_examples=False)
+    bag = DagBag(dag_folder=str(dag_file))
     elapsed = time.perf_counter() - started
     assert bag.import_errors == {}
     assert bag.dags, f"{dag_file.name} defines no DAG"

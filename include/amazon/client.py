@@ -61,6 +61,7 @@ MAX_MARKETPLACES = 50
 
 _UTC_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
 _TOKEN_REFRESH_MARGIN_S = 60.0
+_MAX_RETRY_AFTER_S = 300.0  # a Retry-After beyond this is treated as a mistake, not obeyed for hours
 
 
 def format_timestamp(value: datetime | str, name: str = "timestamp") -> str:
@@ -100,7 +101,13 @@ def _enum_list(value: str | Iterable[str] | None, allowed: frozenset[str], name:
 
 @dataclass
 class ClientStats:
-    """Counters of one client's traffic (SP-API calls only; LWA calls are ``token_refreshes``)."""
+    """Counters of one client's traffic.
+
+    ``requests`` counts every SP-API attempt (failed ones included); ``throttled``
+    the 429s; ``retries`` the re-sent requests (429, 5xx, transport errors and the
+    one expired-token 403); ``token_refreshes`` the LWA tokens obtained;
+    ``paced_wait_s`` the time spent waiting for the rate limiter.
+    """
 
     requests: int = 0
     throttled: int = 0
@@ -352,7 +359,7 @@ class SpApiClient:
     def _backoff(self, attempt: int, retry_after: str | None = None) -> float:
         hinted = parse_retry_after(retry_after)
         if hinted is not None:
-            return min(hinted, max(self._backoff_cap, 1.0))
+            return min(hinted, _MAX_RETRY_AFTER_S)
         return backoff_delay(attempt, base=self._backoff_base, cap=self._backoff_cap)
 
     def _call(

@@ -84,7 +84,7 @@ class SpApiHook(BaseHook):
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Relabel the generic connection form for SP-API."""
         return {
-            "hidden_fields": ["schema", "port"],
+            "hidden_fields": [],
             "relabeling": {"host": "SP-API endpoint URL", "login": "LWA client id", "password": "LWA client secret"},
             "placeholders": {
                 "host": "https://sellingpartnerapi-na.amazon.com",

@@ -72,6 +72,9 @@ CREATE TABLE IF NOT EXISTS channel_sync_state (
     updated_at      DATETIME(6)  NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- One row per Amazon package (one Commerce tracking number) of amazon_tracking_push. status: pending (to send),
+-- confirmed, failed (transient error: retried next run), refused (Amazon said no for good: kept with its reason),
+-- skipped (cannot be built, e.g. an unmapped item). items: JSON [["<Amazon orderItemId>", quantity], ...].
 CREATE TABLE IF NOT EXISTS channel_shipment_push (
     amazon_order_id      VARCHAR(50)  NOT NULL,
     package_reference_id VARCHAR(40)  NOT NULL,
@@ -94,4 +97,18 @@ CREATE TABLE IF NOT EXISTS channel_shipment_push (
     PRIMARY KEY (amazon_order_id, package_reference_id),
     KEY ix_channel_shipment_push_status (status),
     KEY ix_channel_shipment_push_shipment (commerce_shipment_id, commerce_track_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- One row per merchant-fulfilled order whose items are all confirmed on Amazon: closing it in Commerce
+-- (complete, with a status-history comment). status: completed | failed (retried) | skipped (nothing to close).
+CREATE TABLE IF NOT EXISTS channel_order_completion (
+    amazon_order_id      VARCHAR(50)  NOT NULL PRIMARY KEY,
+    commerce_order_id    BIGINT       NOT NULL,
+    status               VARCHAR(16)  NOT NULL,
+    attempts             INTEGER      NOT NULL DEFAULT 0,
+    last_error           TEXT,
+    first_attempt_at     DATETIME(6)  NOT NULL,
+    last_attempt_at      DATETIME(6)  NOT NULL,
+    completed_at         DATETIME(6),
+    KEY ix_channel_order_completion_status (status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -71,6 +71,9 @@ CREATE TABLE IF NOT EXISTS channel_sync_state (
     updated_at      TIMESTAMP(6) NOT NULL
 );
 
+-- One row per Amazon package (one Commerce tracking number) of amazon_tracking_push. status: pending (to send),
+-- confirmed, failed (transient error: retried next run), refused (Amazon said no for good: kept with its reason),
+-- skipped (cannot be built, e.g. an unmapped item). items: JSON [["<Amazon orderItemId>", quantity], ...].
 CREATE TABLE IF NOT EXISTS channel_shipment_push (
     amazon_order_id      VARCHAR(50)  NOT NULL,
     package_reference_id VARCHAR(40)  NOT NULL,
@@ -94,3 +97,17 @@ CREATE TABLE IF NOT EXISTS channel_shipment_push (
 );
 CREATE INDEX IF NOT EXISTS ix_channel_shipment_push_status ON channel_shipment_push (status);
 CREATE INDEX IF NOT EXISTS ix_channel_shipment_push_shipment ON channel_shipment_push (commerce_shipment_id, commerce_track_id);
+
+-- One row per merchant-fulfilled order whose items are all confirmed on Amazon: closing it in Commerce
+-- (complete, with a status-history comment). status: completed | failed (retried) | skipped (nothing to close).
+CREATE TABLE IF NOT EXISTS channel_order_completion (
+    amazon_order_id      VARCHAR(50)  NOT NULL PRIMARY KEY,
+    commerce_order_id    BIGINT       NOT NULL,
+    status               VARCHAR(16)  NOT NULL,
+    attempts             INTEGER      NOT NULL DEFAULT 0,
+    last_error           TEXT,
+    first_attempt_at     TIMESTAMP(6) NOT NULL,
+    last_attempt_at      TIMESTAMP(6) NOT NULL,
+    completed_at         TIMESTAMP(6)
+);
+CREATE INDEX IF NOT EXISTS ix_channel_order_completion_status ON channel_order_completion (status);

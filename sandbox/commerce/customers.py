@@ -138,9 +138,11 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         raise bad_request(DUPLICATE_EMAIL) from None
     defaults: dict[str, int] = {}
     for address in addresses:
-        row = pick(address, schema.ADDRESS_STRINGS, ["region_id"])
         region = address.get("region")
-        if isinstance(region, dict):
+        row = pick({k: v for k, v in address.items() if k != "region"}, schema.ADDRESS_STRINGS, ["region_id"])
+        if isinstance(region, str):
+            row["region"] = region
+        elif isinstance(region, dict):
             row.setdefault("region", region.get("region"))
             row.setdefault("region_code", region.get("region_code"))
             if region.get("region_id") is not None:

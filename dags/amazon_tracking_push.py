@@ -1,0 +1,164 @@
+"""
+### Commerce tracking numbers → Amazon shipment confirmations
+
+The last step of the merchant-fulfilled workflow: when the warehouse ships an
+Amazon order in Commerce and enters a tracking number, Amazon must learn it,
+and both sides must end in the right state.
+
+Runs after every `amazon_order_sync` (on its `amazon_orders_synced` asset) and
+at least every 30 minutes, so shipments entered while no sync ran still go out.
+
+* **commerce_shipments** — Commerce shipments updated since this job's own
+  high-water mark (minus the overlap) that belong to imported
+  *merchant-fulfilled* Amazon orders (FBA orders are never confirmed: Amazon
+  shipped them). Each tracking number becomes one Amazon package with a stable
+  numeric `packageReferenceId` (shipment id × 10¹⁰ + track id), Amazon's carrier
+  code (fedex → FedEx, ups → UPS, usps → USPS, dhl → DHL…, anything else
+  `Other` with the track title as carrier name) and the Amazon order items and
+  quantities the shipment holds. Every package is recorded in
+  `channel_shipment_push`.
+* **amazon_confirmations** — `confirmShipment` for each pending or failed
+  package, paced at its usage plan. A package is confirmed once; 5xx, 429 and
+  timeouts leave it *failed* and it is retried next run; a permanent refusal
+  (e.g. the order was cancelled on Amazon) is kept as *refused* with Amazon's
+  reason. Channel orders become `PartiallyShipped`, then `Shipped`.
+* **commerce_orders** — once every item is confirmed, the Commerce order is
+  complete (shipped and invoiced) and gets a status-history comment that
+  tracking went to Amazon. Commerce never e-mails the buyer: Amazon does.
+
+**Manual runs**: `shipments_since`/`shipments_until` re-read a window,
+`amazon_order_ids` re-push chosen orders (all their shipments), `dry_run` shows
+what would be sent without writing anything. Re-running any window sends
+nothing twice.
+
+Connections: `commerce_api`, `amazon_sp_api`, `channel_db`. Pool:
+`amazon_sp_api`. Settings: Variable `amazon_order_settings` (`overlap_minutes`,
+`commerce_concurrency`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
+
+from include import tracking_push
+from include.assets import ORDERS_SYNCED
+
+AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
+
+
+@dag(
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("*/30 * * * *", timezone="UTC"), assets=[ORDERS_SYNCED]
+    ),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=1),
+    tags=["amazon", "commerce", "tracking"],
+    doc_md=__doc__,
+    default_args={
+        "owner": "commerce-ops",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=30),
+    },
+    params={
+        "shipments_since": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Shipments updated since (UTC)",
+            description="Manual runs: read Commerce shipments created or updated at or after this time, "
+            "e.g. 2026-11-25T00:00:00Z. Empty: since the last run (high-water mark minus the overlap).",
+        ),
+        "shipments_until": Param(
+            None,
+            type=["null", "string"],
+            format="date-time",
+            title="Shipments updated until (UTC)",
+            description="Manual runs: up to this time (needs 'Shipments updated since'). Empty means now.",
+        ),
+        "amazon_order_ids": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": AMAZON_ORDER_ID},
+            title="Amazon order ids",
+            description="Push just these orders (one per line, e.g. 113-1234567-1234567): all their Commerce "
+            "shipments, whenever created. Confirmed packages are not sent again.",
+        ),
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Read Commerce and build the packages, but send nothing to Amazon and write nothing "
+            "(the summary lists what would be sent).",
+        ),
+    },
+)
+def amazon_tracking_push():
+    @task
+    def plan_shipments(params=None, data_interval_start=None) -> dict:
+        """Work out which Commerce shipments this run reads (window or chosen orders)."""
+        return tracking_push.plan_run(params, data_interval_start)
+
+    @task_group
+    def commerce_shipments(plan: dict):
+        """Commerce shipments of merchant-fulfilled Amazon orders → one recorded Amazon package per tracking number."""
+
+        @task
+        def find_packages(plan: dict) -> dict:
+            """Page through Commerce shipments; record new and changed packages in channel_shipment_push."""
+            return tracking_push.find_packages(plan)
+
+        return find_packages(plan)
+
+    @task.branch
+    def choose_steps(plan: dict) -> list[str]:
+        """Run only the steps with work: packages to confirm and/or Commerce orders to complete."""
+        return tracking_push.steps_with_work(plan)
+
+    @task_group
+    def amazon_confirmations():
+        """confirmShipment per package, paced; every outcome recorded (confirmed, failed, refused)."""
+
+        @task(pool="amazon_sp_api")
+        def confirm_packages(ti=None) -> dict:
+            """Confirm pending and failed packages on Amazon; update item quantities and channel status."""
+            return tracking_push.confirm_packages(ti.xcom_pull(task_ids="plan_shipments"))
+
+        return confirm_packages()
+
+    @task_group
+    def commerce_orders():
+        """Fully confirmed orders: complete in Commerce with a comment, no customer notification."""
+
+        @task(trigger_rule=TriggerRule.NONE_FAILED)
+        def complete_orders(ti=None) -> dict:
+            """Invoice what is left (offline), check the order is complete, add the tracking comment once."""
+            return tracking_push.complete_orders(ti.xcom_pull(task_ids="plan_shipments"))
+
+        return complete_orders()
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def summarize(plan: dict, found: dict, ti=None) -> dict:
+        """Packages confirmed, failed and refused with reasons; orders shipped and completed."""
+        confirmed = ti.xcom_pull(task_ids="amazon_confirmations.confirm_packages")
+        completed = ti.xcom_pull(task_ids="commerce_orders.complete_orders")
+        return tracking_push.summarize(plan, found, confirmed, completed)
+
+    plan = plan_shipments()
+    found = commerce_shipments(plan)
+    steps = choose_steps(plan)
+    found >> steps
+    confirm = amazon_confirmations()
+    complete = commerce_orders()
+    steps >> [confirm, complete]
+    confirm >> complete
+    complete >> summarize(plan, found)
+
+
+amazon_tracking_push()

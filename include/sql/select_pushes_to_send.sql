@@ -1,0 +1,10 @@
+-- Packages to confirm on Amazon now: new ones and earlier transient failures, grouped by order in shipment and
+-- track order (an earlier package of an order is always sent before a later one).
+SELECT p.amazon_order_id, p.package_reference_id, p.commerce_order_id, p.commerce_shipment_id, p.commerce_track_id,
+       p.carrier_code, p.carrier_name, p.shipping_method, p.tracking_number, p.ship_date, p.items, p.status,
+       p.attempts, p.last_error, o.marketplace_id
+FROM channel_shipment_push p
+JOIN channel_order o ON o.amazon_order_id = p.amazon_order_id
+WHERE p.status IN ('pending', 'failed')
+ORDER BY p.amazon_order_id, p.commerce_shipment_id, p.commerce_track_id
+LIMIT :limit

@@ -1,0 +1,514 @@
+"""What each amazon_tracking_push task does (the DAG file only wires these together).
+
+1. :func:`plan_run` — the Commerce shipments to read: an ``updated_at`` window
+   from the job's own high-water mark (minus the overlap), or chosen Amazon orders.
+2. :func:`find_packages` — page through ``GET /V1/shipments``, keep those of
+   imported merchant-fulfilled Amazon orders, turn every tracking number into an
+   Amazon package (:mod:`include.tracking`) and record it in
+   ``channel_shipment_push``: new packages as *pending*, changed ones (an edited
+   tracking number) as *pending* again, unchanged ones left alone. ``updated_at``
+   rather than ``created_at``: a tracking number added to an existing shipment
+   (``POST /V1/shipment/track``) touches the shipment's ``updated_at`` only.
+3. :func:`confirm_packages` — ``confirmShipment`` for every pending or failed
+   package, paced by the client; each outcome recorded at once: *confirmed*,
+   *failed* (5xx, 429, timeout: retried next run) or *refused* (a permanent 4xx
+   such as a cancelled order: kept with Amazon's reason, not retried). Then the
+   confirmed quantities per item and the channel status (PartiallyShipped /
+   Shipped) are recomputed.
+4. :func:`complete_orders` — orders whose every item is confirmed: the Commerce
+   order is made complete (offline invoice if something is not invoiced) and gets
+   one status-history comment, never a customer notification.
+5. :func:`summarize` — the run's counts and reasons.
+
+Every function returns a small JSON-able dict for XCom.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from typing import Any
+
+from include import channel_db
+from include.hooks.channel_db import channel_engine
+from include.settings import load_settings
+from include.staging import batched
+from include.tracking import (
+    COMMENT_PREFIX,
+    Package,
+    completion_comment,
+    is_permanent_refusal,
+    iso_z,
+    items_from_json,
+    map_commerce_items,
+    package_detail,
+    packages_for_shipment,
+    shipment_window,
+)
+from include.windows import parse_timestamp
+
+log = logging.getLogger(__name__)
+
+JOB = "amazon_tracking_push"
+#: Shipments handled per batch (one channel look-up and one write per batch): memory stays flat.
+SHIPMENT_BATCH = 200
+#: Commerce order ids per ``order_id in (...)`` shipment search.
+ORDER_ID_CHUNK = 100
+#: Failures and packages listed per task result and in the run summary (the channel tables have them all).
+MAX_LISTED = 25
+#: Commerce states in which an order can no longer be completed.
+CLOSED_STATES = ("canceled", "closed")
+
+
+# ----------------------------------------------------------------------------------------------------------- plan
+
+
+def plan_run(params: dict | None, data_interval_start: datetime | None) -> dict:
+    """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids."""
+    params = dict(params or {})
+    settings = load_settings()
+    engine = channel_engine()
+    channel_db.create_schema(engine)
+    ids = sorted(set(params.get("amazon_order_ids") or []))
+    since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
+    plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids}
+    if ids and not (since or until):
+        log.info("manual run for %s Amazon orders (all their shipments)", len(ids))
+        return {**plan, "mode": "orders", "start": None, "end": None, "move_mark": False}
+    mark = channel_db.high_water_mark(engine, JOB)
+    explicit = bool(since or until)
+    window = shipment_window(
+        now=datetime.now(UTC),
+        overlap=timedelta(minutes=settings.overlap_minutes),
+        high_water_mark=mark,
+        data_interval_start=None if explicit else data_interval_start,
+        oldest_order=channel_db.oldest_imported_mfn_order(engine),
+        since=since,
+        until=until,
+    )
+    # The mark only moves when this window reaches back to it: a manual window further on must not skip a gap.
+    move_mark = not plan["dry_run"] and not ids and (mark is None or window.start <= mark)
+    log.info("shipments updated %s → %s%s", iso_z(window.start), iso_z(window.end), " (empty)" if window.empty else "")
+    return {**plan, "mode": "window", "start": iso_z(window.start), "end": iso_z(window.end), "move_mark": move_mark}
+
+
+# ----------------------------------------------------------------------------------------------------------- find
+
+
+def find_packages(plan: dict) -> dict:
+    """Read the plan's Commerce shipments and record one package per tracking number (nothing written on a dry run)."""
+    from include.commerce.search_criteria import SearchCriteria
+    from include.hooks.commerce_api import CommerceHook
+
+    settings = load_settings()
+    engine = channel_engine()
+    dry_run = plan["dry_run"]
+    shipments: Counter[str] = Counter()
+    packages: Counter[str] = Counter()
+    listed: list[dict] = []
+    with CommerceHook().get_client() as client:
+        criteria: list[SearchCriteria] = []
+        base = SearchCriteria()
+        if plan["start"]:
+            base.between("updated_at", parse_timestamp(plan["start"], "start"), parse_timestamp(plan["end"], "end"))
+        if plan["amazon_order_ids"]:
+            orders = channel_db.tracking_orders_by_amazon_id(engine, plan["amazon_order_ids"])
+            commerce_ids = sorted(o.commerce_order_id for o in orders)
+            criteria = [base.copy().where("order_id", chunk, "in") for chunk in batched(commerce_ids, ORDER_ID_CHUNK)]
+        elif plan["start"] < plan["end"]:
+            criteria = [base]
+
+        def all_shipments() -> Iterator[dict]:
+            for search in criteria:
+                yield from client.iter_shipments(search, page_size=100)
+
+        for batch in batched(all_shipments(), SHIPMENT_BATCH):
+            _handle_batch(client, engine, settings.commerce_concurrency, batch, dry_run, shipments, packages, listed)
+    if plan["move_mark"]:
+        channel_db.set_high_water_mark(engine, JOB, parse_timestamp(plan["end"], "end"))
+    result = {"shipments": _counts(shipments, SHIPMENT_KEYS), "packages": _counts(packages, PACKAGE_KEYS)}
+    result["listed"] = listed[:MAX_LISTED]
+    log.info("shipments %s; packages %s", result["shipments"], result["packages"])
+    return result
+
+
+SHIPMENT_KEYS = ("read", "amazon_merchant_fulfilled", "fulfilled_by_amazon", "not_amazon", "without_tracking")
+PACKAGE_KEYS = ("new", "edited", "changed", "unchanged", "skipped")
+
+
+def _counts(counter: Counter[str], keys: tuple[str, ...]) -> dict[str, int]:
+    return {key: int(counter[key]) for key in keys}
+
+
+def _handle_batch(
+    client,
+    engine,
+    concurrency: int,
+    batch: list[dict],
+    dry_run: bool,
+    shipments: Counter[str],
+    packages: Counter[str],
+    listed: list[dict],
+) -> None:
+    """Packages for one batch of shipments: channel look-up, item links, compare with what is recorded, save."""
+    shipments["read"] += len(batch)
+    orders = channel_db.tracking_orders_by_commerce_id(engine, [int(s["order_id"]) for s in batch])
+    ours = []
+    for shipment in batch:
+        order = orders.get(int(shipment["order_id"]))
+        if order is None:
+            shipments["not_amazon"] += 1
+        elif order.fulfilled_by != "MERCHANT":
+            shipments["fulfilled_by_amazon"] += 1  # Amazon shipped it: never confirmed by us
+        else:
+            shipments["amazon_merchant_fulfilled"] += 1
+            ours.append((shipment, order))
+    if not ours:
+        return
+    amazon_ids = sorted({order.amazon_order_id for _, order in ours})
+    items = channel_db.tracking_items(engine, amazon_ids)
+    links = _item_links(client, engine, concurrency, {o.amazon_order_id: o for _, o in ours}, items, dry_run)
+    built: list[Package] = []
+    for shipment, order in ours:
+        found = packages_for_shipment(
+            shipment,
+            amazon_order_id=order.amazon_order_id,
+            marketplace_id=order.marketplace_id,
+            amazon_item_for=links.get(order.amazon_order_id, {}),
+        )
+        if not found:
+            shipments["without_tracking"] += 1
+        built.extend(found)
+    recorded = {(p.amazon_order_id, p.package_reference_id): p for p in channel_db.shipment_pushes(engine, amazon_ids)}
+    new, changed = [], []
+    for package in built:
+        row = _push_row(package)
+        previous = recorded.get((package.amazon_order_id, package.package_reference_id))
+        if previous is None:
+            new.append(row)
+            packages["skipped" if package.skip_reason else "new"] += 1
+        elif _content(previous) == package.content():
+            packages["unchanged"] += 1
+            continue
+        elif package.skip_reason and previous.status == "confirmed":
+            packages["unchanged"] += 1  # never take back a confirmed package because it cannot be rebuilt now
+            continue
+        else:
+            changed.append(row)
+            packages["edited" if previous.status == "confirmed" else "changed"] += 1
+        if len(listed) < MAX_LISTED:
+            listed.append({k: row[k] for k in ("amazon_order_id", "package_reference_id", "carrier_code",
+                                               "tracking_number", "status", "last_error")} | {"items": package.items})  # fmt: skip
+    if not dry_run:
+        channel_db.save_shipment_pushes(engine, new, changed)
+
+
+def _push_row(package: Package) -> dict[str, Any]:
+    return {
+        "amazon_order_id": package.amazon_order_id,
+        "package_reference_id": package.package_reference_id,
+        "commerce_order_id": package.commerce_order_id,
+        "commerce_shipment_id": package.commerce_shipment_id,
+        "commerce_track_id": package.commerce_track_id,
+        "carrier_code": package.carrier_code,
+        "carrier_name": package.carrier_name,
+        "shipping_method": package.shipping_method,
+        "tracking_number": package.tracking_number,
+        "ship_date": package.ship_date,
+        "items": package.items_json(),
+        "status": "skipped" if package.skip_reason else "pending",
+        "last_error": package.skip_reason,
+    }
+
+
+def _content(push: channel_db.ShipmentPush) -> tuple:
+    return (
+        push.carrier_code,
+        push.carrier_name,
+        push.shipping_method,
+        push.tracking_number,
+        iso_z(push.ship_date) if push.ship_date else None,
+        push.items,
+    )
+
+
+def _item_links(
+    client, engine, concurrency: int, orders: dict[str, channel_db.TrackingOrder], items: dict, dry_run: bool
+) -> dict[str, dict[int, str]]:
+    """Commerce order item id → Amazon orderItemId per order; unknown links are read from the Commerce order once."""
+    missing = [
+        orders[amazon_id]
+        for amazon_id, rows in items.items()
+        if amazon_id in orders and any(row.commerce_order_item_id is None for row in rows)
+    ]
+    learned: list[tuple[str, str, int]] = []
+    if missing:
+        fetched = client.map_concurrent(lambda o: client.get_order(o.commerce_order_id), missing, concurrency)
+        for order, commerce_order in zip(missing, fetched, strict=True):
+            if isinstance(commerce_order, BaseException):
+                raise commerce_order
+            skus = {row.order_item_id: row.sku for row in items[order.amazon_order_id]}
+            for amazon_item, commerce_item in map_commerce_items(commerce_order.get("items") or [], skus).items():
+                learned.append((order.amazon_order_id, amazon_item, commerce_item))
+        if not dry_run:
+            channel_db.set_commerce_item_ids(engine, learned)
+    links: dict[str, dict[int, str]] = {}
+    for amazon_id, rows in items.items():
+        for row in rows:
+            if row.commerce_order_item_id is not None:
+                links.setdefault(amazon_id, {})[row.commerce_order_item_id] = row.order_item_id
+    for amazon_id, amazon_item, commerce_item in learned:
+        links.setdefault(amazon_id, {})[commerce_item] = amazon_item
+    return links
+
+
+# ----------------------------------------------------------------------------------------------------------- branch
+
+CONFIRM_TASK = "amazon_confirmations.confirm_packages"
+COMPLETE_TASK = "commerce_orders.complete_orders"
+
+
+def steps_with_work(plan: dict) -> list[str]:
+    """The task ids to run after finding packages: confirm when packages wait, complete when orders could close."""
+    if plan["dry_run"]:
+        log.info("dry run: nothing is sent to Amazon or written to Commerce")
+        return []
+    engine = channel_engine()
+    only_ids = plan["amazon_order_ids"] or None
+    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1):
+        return [CONFIRM_TASK, COMPLETE_TASK]
+    if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
+        return [COMPLETE_TASK]
+    return []
+
+
+# ----------------------------------------------------------------------------------------------------------- confirm
+
+
+class AmazonCredentialsError(RuntimeError):
+    """Amazon rejected our credentials (401/403): every package would fail, so the task stops."""
+
+
+def confirm_packages(plan: dict) -> dict:
+    """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens."""
+    import httpx
+
+    from include.amazon.errors import SpApiError
+    from include.hooks.amazon_sp_api import SpApiHook
+
+    engine = channel_engine()
+    pushes = channel_db.pushes_to_send(engine, only_ids=plan["amazon_order_ids"] or None)
+    outcomes: Counter[str] = Counter()
+    problems: list[dict] = []
+    touched: set[str] = set()
+    if pushes:
+        with SpApiHook().get_client() as client:
+            for amazon_id, group in groupby(pushes, key=lambda p: p.amazon_order_id):
+                waiting = list(group)
+                while waiting:
+                    push = waiting.pop(0)
+                    detail = package_detail(
+                        package_reference_id=push.package_reference_id,
+                        carrier_code=push.carrier_code,
+                        carrier_name=push.carrier_name,
+                        shipping_method=push.shipping_method,
+                        tracking_number=push.tracking_number,
+                        ship_date=push.ship_date,
+                        items=items_from_json(push.items),
+                    )
+                    try:
+                        client.confirm_shipment(amazon_id, marketplace_id=push.marketplace_id, package_detail=detail)
+                    except SpApiError as exc:
+                        if exc.status in (401, 403):
+                            channel_db.record_push_result(engine, amazon_id, push.package_reference_id, "failed",
+                                                          error=str(exc))  # fmt: skip
+                            raise AmazonCredentialsError(f"Amazon rejected the credentials: {exc}") from exc
+                        status = "refused" if is_permanent_refusal(exc.status) else "failed"
+                        reason = str(exc)
+                    except httpx.TransportError as exc:
+                        status, reason = "failed", f"confirmShipment: no answer from Amazon ({type(exc).__name__})"
+                    else:
+                        status, reason = "confirmed", None
+                    channel_db.record_push_result(engine, amazon_id, push.package_reference_id, status, error=reason)
+                    outcomes[status] += 1
+                    touched.add(amazon_id)
+                    if status != "confirmed":
+                        problems.append(_problem(push, status, reason))
+                        log.warning("package %s of %s %s: %s", push.package_reference_id, amazon_id, status, reason)
+                    if status == "failed" and waiting:
+                        # Later packages of this order wait: an edit that failed may be what makes them fit.
+                        outcomes["waiting"] += len(waiting)
+                        break
+        channel_db.refresh_confirmed_quantities(engine, sorted(touched))
+    shipped, partial = _order_progress(engine, sorted(touched))
+    result = {
+        "sent": sum(outcomes[k] for k in ("confirmed", "failed", "refused")),
+        **{k: int(outcomes[k]) for k in ("confirmed", "failed", "refused", "waiting")},
+        "problems": problems[:MAX_LISTED],
+        "orders_shipped": shipped[:MAX_LISTED],
+        "orders_partially_shipped": partial[:MAX_LISTED],
+        "orders_shipped_count": len(shipped),
+        "orders_partially_shipped_count": len(partial),
+    }
+    log.info("confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting")})
+    return result
+
+
+def _problem(push: channel_db.ShipmentPush, status: str, reason: str | None) -> dict:
+    return {
+        "amazon_order_id": push.amazon_order_id,
+        "package_reference_id": push.package_reference_id,
+        "tracking_number": push.tracking_number,
+        "status": status,
+        "reason": reason,
+        "attempts": push.attempts + 1,
+    }
+
+
+def _order_progress(engine, amazon_ids: list[str]) -> tuple[list[str], list[str]]:
+    """Of these orders: those now fully confirmed, and those partly confirmed."""
+    shipped, partial = [], []
+    for amazon_id, rows in sorted(channel_db.tracking_items(engine, amazon_ids).items()):
+        if all(row.quantity_confirmed >= row.quantity_ordered for row in rows):
+            shipped.append(amazon_id)
+        elif any(row.quantity_confirmed > 0 for row in rows):
+            partial.append(amazon_id)
+    return shipped, partial
+
+
+# ----------------------------------------------------------------------------------------------------------- complete
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What closing one fully confirmed order in Commerce did (``reason`` free of buyer data)."""
+
+    amazon_order_id: str
+    commerce_order_id: int
+    status: str  # completed | failed | skipped
+    reason: str | None = None
+    invoiced: bool = False
+
+
+def complete_orders(plan: dict) -> dict:
+    """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
+    from include.hooks.commerce_api import CommerceHook
+
+    settings = load_settings()
+    engine = channel_engine()
+    orders = channel_db.orders_to_complete(engine, only_ids=plan["amazon_order_ids"] or None)
+    results: list[Completion] = []
+    if orders:
+        confirmed: dict[str, list[tuple[str, str]]] = {}
+        for push in channel_db.shipment_pushes(engine, [o.amazon_order_id for o in orders]):
+            if push.status == "confirmed":
+                carrier = push.carrier_name or push.carrier_code or "?"
+                confirmed.setdefault(push.amazon_order_id, []).append((carrier, push.tracking_number or "?"))
+        with CommerceHook().get_client() as client:
+            raw = client.map_concurrent(
+                lambda o: complete_order(client, o, confirmed.get(o.amazon_order_id, [])),
+                orders,
+                settings.commerce_concurrency,
+            )
+        for order, outcome in zip(orders, raw, strict=True):
+            if isinstance(outcome, BaseException):
+                log.error("closing Commerce order of %s failed: %s", order.amazon_order_id, type(outcome).__name__)
+                reason = f"unexpected error: {type(outcome).__name__}: {outcome}"
+                outcome = Completion(order.amazon_order_id, order.commerce_order_id, "failed", reason)
+            results.append(outcome)
+        with engine.begin() as conn:
+            for outcome in results:
+                channel_db.record_completion(
+                    conn, outcome.amazon_order_id, outcome.commerce_order_id, outcome.status, error=outcome.reason
+                )
+    counts = Counter(r.status for r in results)
+    problems = [
+        {"amazon_order_id": r.amazon_order_id, "status": r.status, "reason": r.reason}
+        for r in results
+        if r.status != "completed"
+    ]
+    for problem in problems[:MAX_LISTED]:
+        log.warning("Commerce order of %s %s: %s", problem["amazon_order_id"], problem["status"], problem["reason"])
+    return {
+        **{k: int(counts[k]) for k in ("completed", "failed", "skipped")},
+        "invoiced": sum(r.invoiced for r in results),
+        "orders_completed": [r.amazon_order_id for r in results if r.status == "completed"][:MAX_LISTED],
+        "problems": problems[:MAX_LISTED],
+    }
+
+
+def complete_order(client, order: channel_db.OrderToComplete, packages: list[tuple[str, str]]) -> Completion:
+    """Bring one Commerce order to ``complete`` (shipped and invoiced) and add the tracking comment once."""
+    from include.commerce.errors import CommerceError
+
+    oid, amazon_id = order.commerce_order_id, order.amazon_order_id
+    try:
+        current = client.get_order(oid)
+        state = current.get("state")
+        if state in CLOSED_STATES:
+            return Completion(amazon_id, oid, "skipped", f"the Commerce order is {state}: nothing to complete")
+        lines = [i for i in current.get("items") or [] if not i.get("parent_item_id")]
+        to_ship = sum(_qty(i, "qty_ordered") - _qty(i, "qty_shipped") - _qty(i, "qty_canceled") for i in lines)
+        if to_ship > 0:
+            return Completion(amazon_id, oid, "failed", f"the Commerce order still has {to_ship:g} unit(s) to ship")
+        invoiced = False
+        if sum(_qty(i, "qty_ordered") - _qty(i, "qty_invoiced") - _qty(i, "qty_canceled") for i in lines) > 0:
+            client.invoice_order(oid, capture=False, notify=False)
+            invoiced = True
+            current = client.get_order(oid)
+        if current.get("state") != "complete":
+            return Completion(
+                amazon_id, oid, "failed", f"the Commerce order is {current.get('state')} after shipping and invoicing"
+            )
+        history = client.get_order_comments(oid)["items"]
+        if not any(str(h.get("comment") or "").startswith(COMMENT_PREFIX) for h in history):
+            client.add_order_comment(oid, completion_comment(amazon_id, packages), notify=False)
+    except CommerceError as exc:
+        return Completion(amazon_id, oid, "failed", f"Commerce refused: {exc}")
+    return Completion(amazon_id, oid, "completed", invoiced=invoiced)
+
+
+def _qty(item: dict, key: str) -> float:
+    return float(item.get(key) or 0)
+
+
+# ----------------------------------------------------------------------------------------------------------- summary
+
+
+def summarize(plan: dict, found: dict | None, confirmed: dict | None, completed: dict | None) -> dict:
+    """The run in one readable dict: shipments read, packages found, confirmed, failed and refused with reasons."""
+    engine = channel_engine()
+    confirmed = confirmed or {}
+    completed = completed or {}
+    summary = {
+        "window": None if plan["mode"] == "orders" else {"start": plan["start"], "end": plan["end"]},
+        "amazon_order_ids": plan["amazon_order_ids"],
+        "dry_run": plan["dry_run"],
+        "shipments": (found or {}).get("shipments", {}),
+        "packages_found": (found or {}).get("packages", {}),
+        "packages": {k: int(confirmed.get(k, 0)) for k in ("sent", "confirmed", "failed", "refused", "waiting")},
+        "problems": confirmed.get("problems", []),
+        "orders_shipped": confirmed.get("orders_shipped_count", 0),
+        "orders_partially_shipped": confirmed.get("orders_partially_shipped_count", 0),
+        "orders_completed": completed.get("completed", 0),
+        "orders_completed_ids": completed.get("orders_completed", []),
+        "completion_problems": completed.get("problems", []),
+        "channel_totals": {
+            "packages": channel_db.push_counts(engine),
+            "orders_awaiting_completion": len(channel_db.orders_to_complete(engine)),
+        },
+    }
+    if plan["dry_run"]:
+        summary["would_send"] = (found or {}).get("listed", [])
+    log.info(
+        "run summary: packages %s, orders shipped %s, partially shipped %s, completed %s",
+        summary["packages"],
+        summary["orders_shipped"],
+        summary["orders_partially_shipped"],
+        summary["orders_completed"],
+    )
+    return summary
