@@ -33,14 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate a seeded order history on start (with --orders and --hours); none by default",
     )
     serve.add_argument("--orders", type=int, default=200, help="orders to generate with --seed (default: %(default)s)")
-    serve.add_argument("--hours", type=float, default=24, help="hours of history to generate with --seed (default: %(default)s)")
+    serve.add_argument(
+        "--hours", type=float, default=24, help="hours of history to generate with --seed (default: %(default)s)"
+    )
     serve.add_argument(
         "--rate-limits",
         choices=["off", "default", "scaled"],
         default="default",
         help="SP-API usage plans: off, the published defaults, or scaled by --rate-factor (default: %(default)s)",
     )
-    serve.add_argument("--rate-factor", type=float, default=1.0, help="multiplier on the usage-plan rates in scaled mode (bursts stay as published)")
+    serve.add_argument(
+        "--rate-factor",
+        type=float,
+        default=1.0,
+        help="multiplier on the usage-plan rates in scaled mode (bursts stay as published)",
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
     return parser
 

@@ -122,7 +122,9 @@ class FaultInjector:
         if rule is None:
             await self.app(scope, receive, send)
         elif rule.kind in ("500", "503", "429"):
-            await _send_json(send, int(rule.kind), self._bodies[rule.kind], {"retry-after": "1"} if rule.kind == "429" else {})
+            await _send_json(
+                send, int(rule.kind), self._bodies[rule.kind], {"retry-after": "1"} if rule.kind == "429" else {}
+            )
         elif rule.kind == "slow":
             await asyncio.sleep(rule.delay_s)
             await self.app(scope, receive, send)

@@ -68,45 +68,56 @@ def candidates(client, engine) -> list[dict[str, Any]]:
     ]
 
 
-def ship_some_orders(client, engine, *, share: float = 0.5, seed: int = 7) -> dict[str, Any]:
-    """Ship ``share`` of the candidate orders (see the module docstring); returns what was done."""
+def _lines(order: dict[str, Any]) -> list[tuple[int, int]]:
+    return [
+        (int(i["item_id"]), int(float(i["qty_ordered"])))
+        for i in order["items"]
+        if not i.get("parent_item_id") and float(i["qty_ordered"]) > 0
+    ]
+
+
+def ship_some_orders(
+    client, engine, *, share: float = 0.5, seed: int = 7, partial_share: float = 0.25, two_package_share: float = 0.25
+) -> dict[str, Any]:
+    """Ship ``share`` of the candidate orders (see the module docstring); returns what was done.
+
+    Among the picked orders with more than one unit, ``partial_share`` ship partially and
+    ``two_package_share`` in two packages (at least one of each when there are two such orders).
+    """
     rng = random.Random(seed)
     found = sorted(candidates(client, engine), key=lambda o: int(o["entity_id"]))
-    picked = rng.sample(found, round(len(found) * share)) if found else []
+    picked = sorted(rng.sample(found, round(len(found) * share)) if found else [], key=lambda o: int(o["entity_id"]))
+    several = [o for o in picked if sum(q for _, q in _lines(o)) > 1]
+    rng.shuffle(several)
+    n_partial = max(1, round(len(several) * partial_share)) if len(several) >= 2 else 0
+    n_two = max(1, round(len(several) * two_package_share)) if len(several) >= 2 else 0
+    kind_of = {int(o["entity_id"]): "partial" for o in several[:n_partial]}
+    kind_of |= {int(o["entity_id"]): "two_packages" for o in several[n_partial : n_partial + n_two]}
     kinds = {"full": 0, "partial": 0, "two_packages": 0}
     packages = 0
-    for order in sorted(picked, key=lambda o: int(o["entity_id"])):
+    for order in picked:
         oid, store_id = int(order["entity_id"]), int(order.get("store_id") or 1)
-        lines = [
-            (int(i["item_id"]), int(float(i["qty_ordered"])))
-            for i in order["items"]
-            if not i.get("parent_item_id") and float(i["qty_ordered"]) > 0
-        ]
-        units = sum(q for _, q in lines)
-        roll = rng.random()
-        if roll < 0.2 and units > 1:
+        lines = _lines(order)
+        kind = kind_of.get(oid, "full")
+        if kind == "partial":  # the first line only (one unit of it when it is the only line)
             first_id, first_qty = lines[0]
             qty = first_qty if len(lines) > 1 else 1
             client.ship_order(oid, items=[{"order_item_id": first_id, "qty": qty}], tracks=[_track(rng, store_id)])
-            kinds["partial"] += 1
             packages += 1
-        elif roll < 0.4 and units > 1:
+        elif kind == "two_packages":
             if rng.random() < 0.5:  # one shipment, two boxes: two tracking numbers
                 client.ship_order(oid, tracks=[_track(rng, store_id), _track(rng, store_id)])
             else:  # two shipments, one box each
-                half = [(item_id, qty) for item_id, qty in lines[: max(1, len(lines) // 2)]]
-                if len(lines) == 1:
-                    half = [(lines[0][0], lines[0][1] // 2)]
+                half = lines[: len(lines) // 2] if len(lines) > 1 else [(lines[0][0], lines[0][1] // 2)]
                 client.ship_order(
                     oid, items=[{"order_item_id": i, "qty": q} for i, q in half], tracks=[_track(rng, store_id)]
                 )
                 client.ship_order(oid, tracks=[_track(rng, store_id)])
-            kinds["two_packages"] += 1
             packages += 2
         else:
             client.ship_order(oid, tracks=[_track(rng, store_id)])
-            kinds["full"] += 1
             packages += 1
+        kinds[kind] += 1
     return {"candidates": len(found), "shipped": len(picked), "by_kind": kinds, "packages": packages}
 
 

@@ -730,3 +730,46 @@ def test_concurrent_order_creates(api: Api) -> None:
     if api.box.commerce_db.startswith("sqlite"):  # InnoDB may leave gaps in a sequence after a deadlock retry
         assert generated == list(range(1, 55))
     assert api.ok("GET", "/V1/orders", params=criteria(page_size=1))["total_count"] == 55
+
+
+def test_saving_an_existing_order_updates_customer_details_only(sandbox, specs_dir):
+    token = sandbox.commerce(
+        "POST", "/rest/V1/integration/admin/token", json={"username": "admin", "password": "sandbox-admin-123"}
+    ).json()
+    headers = {"Authorization": f"Bearer {token}"}
+    entity = {
+        "ext_order_id": "111-5555555-5555555",
+        "store_id": 1,
+        "customer_email": "old@marketplace.amazon.com",
+        "customer_firstname": "Old",
+        "customer_lastname": "Name",
+        "customer_is_guest": 1,
+        "base_grand_total": 12.9,
+        "grand_total": 12.9,
+        "items": [{"sku": "MUG-001", "qty_ordered": 1, "price": 12.9, "row_total": 12.9}],
+        "billing_address": {"firstname": "Old", "lastname": "Name", "street": ["1 Main St"], "city": "Seattle",
+                            "postcode": "98101", "country_id": "US", "telephone": "N/A", "email": "old@marketplace.amazon.com"},
+    }  # fmt: skip
+    created = sandbox.commerce("PUT", "/rest/V1/orders/create", json={"entity": entity}, headers=headers).json()
+    changes = {
+        "entity_id": created["entity_id"],
+        "customer_email": "new@marketplace.amazon.com",
+        "customer_firstname": "New",
+    }
+    saved = sandbox.commerce("PUT", "/rest/V1/orders/create", json={"entity": changes}, headers=headers)
+    assert saved.status_code == 200
+    body = saved.json()
+    assert (body["entity_id"], body["customer_email"], body["customer_firstname"], body["customer_lastname"]) == (
+        created["entity_id"], "new@marketplace.amazon.com", "New", "Name",
+    )  # fmt: skip
+    assert body["increment_id"] == created["increment_id"] and body["grand_total"] == created["grand_total"]
+    refused = sandbox.commerce(
+        "PUT",
+        "/rest/V1/orders/create",
+        json={"entity": {"entity_id": created["entity_id"], "grand_total": 1}},
+        headers=headers,
+    )
+    assert refused.status_code == 400 and "grand_total" in refused.json()["message"]
+    missing = sandbox.commerce("PUT", "/rest/V1/orders/create", json={"entity": {"entity_id": 999999}}, headers=headers)
+    assert missing.status_code == 404
+    assert sandbox.commerce("GET", "/_sandbox/notifications").json() == []

@@ -358,3 +358,23 @@ def test_channel_tables_on_other_databases(sync_env):
     assert len(first) > 5
     assert_success(sync_env.run_sync(**window))
     assert commerce_rows(sync_env, "SELECT ext_order_id FROM sales_order ORDER BY ext_order_id") == first
+
+
+def test_buyer_detail_changes_reach_the_imported_order(sync_env):
+    amazon_id = "111-0000013-0000001"
+    first = mfn(amazon_id, buyer_name="Ana Smith", buyer_email="ana.old@marketplace.amazon.com")
+    put_orders(sync_env, first)
+    assert_success(sync_env.run_sync(**WINDOW))
+    changed = mfn(amazon_id, minutes=50, buyer_name="Ana Jones", buyer_email="ana.new@marketplace.amazon.com")
+    put_orders(sync_env, first, changed)
+    run = sync_env.run_sync(**WINDOW)
+    states = assert_success(run)
+    assert states["merchant_fulfilled.apply_amazon_changes"] == "success"
+    [order] = commerce_orders(sync_env, amazon_id)
+    assert (order["customer_email"], order["customer_firstname"], order["customer_lastname"]) == (
+        "ana.new@marketplace.amazon.com", "Ana", "Jones",
+    )  # fmt: skip
+    assert xcom_result(run, "merchant_fulfilled.apply_amazon_changes")["outcomes"]["updated"] == 1
+    assert_success(sync_env.run_sync(**WINDOW))  # applied once: nothing left to update
+    assert channel_order(sync_env, amazon_id)["import_status"] == "imported"
+    assert notifications(sync_env) == []

@@ -501,6 +501,16 @@ class CommerceClient:
         """Orders whose ``ext_order_id`` equals this (Magento indexes it but does not enforce uniqueness)."""
         return list(self.iter_orders(SearchCriteria().where("ext_order_id", ext_order_id)))
 
+    def update_order(self, order_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """Save ``changes`` (e.g. customer e-mail and name) on an existing order: ``PUT /V1/orders/create``
+        with its ``entity_id``, as Magento's order repository does.
+
+        Setting the same values twice leaves the same order, so this write is
+        retried like a read.
+        """
+        entity = {**changes, "entity_id": int(order_id)}
+        return self._call("PUT", "/V1/orders/create", body={"entity": entity}, idempotent=True)
+
     def create_order(self, entity: dict[str, Any]) -> dict[str, Any]:
         """``PUT /V1/orders/create``; returns the saved order.
 

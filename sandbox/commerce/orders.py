@@ -173,6 +173,24 @@ def set_state(conn: Connection, now: datetime, order: dict[str, Any], state: str
 
 # --- create ------------------------------------------------------------------------------------------
 
+#: Order fields a save of an existing order (``entity_id`` given) may change in the sandbox; Magento's
+#: repository saves whatever it is given, the sandbox limits it to the customer details and notes.
+UPDATABLE_FIELDS = ("customer_email", "customer_firstname", "customer_lastname", "customer_middlename", "customer_note")
+
+
+def _save_existing(conn: Connection, now: datetime, entity: dict[str, Any]) -> int:
+    """``OrderRepository::save`` of a loaded order: writes the given customer fields, nothing else."""
+    order, _ = load_for_update(conn, entity["entity_id"])
+    unsupported = sorted(k for k in entity if k not in ("entity_id", *UPDATABLE_FIELDS))
+    if unsupported:
+        raise bad_request(
+            f"The sandbox saves only {', '.join(UPDATABLE_FIELDS)} on an existing order; got {', '.join(unsupported)}."
+        )
+    values = {k: to_str(entity[k], k) for k in UPDATABLE_FIELDS if k in entity}
+    if values:
+        conn.execute(update(_O).where(_O.c.entity_id == order["entity_id"]).values(**values, updated_at=now))
+    return int(order["entity_id"])
+
 
 def _address(data: Any, address_type: str) -> dict[str, Any]:
     address = obj(data, f"{address_type}_address")
@@ -196,9 +214,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     if not isinstance(entity, dict):
         raise required("entity")
     if entity.get("entity_id"):
-        raise bad_request(
-            "The sandbox creates orders only: an entity_id was given. Leave it out to create a new order."
-        )
+        return _save_existing(conn, now, entity)
     items = [obj(i, "items") for i in array(entity.get("items"), "items")]
     if not items:
         raise required("items")
