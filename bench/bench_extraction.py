@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     box = None
     url = args.spapi_url
     if url is None:
-        from tests.conftest import start_sandbox
+        from sandbox.process import start_sandbox
 
         tmp = tempfile.mkdtemp(prefix="bench-extraction-")
         box = start_sandbox(f"sqlite:///{Path(tmp) / 'commerce.db'}")

@@ -41,9 +41,7 @@ def load(path: Path) -> dict[str, int]:
                 schema=_expand(spec.get("conn_schema")),
                 extra=json.dumps(extra) if isinstance(extra, dict) else _expand(extra),
             )
-            session.query(Connection).filter(
-                Connection.conn_id == conn.conn_id
-            ).delete()
+            session.query(Connection).filter(Connection.conn_id == conn.conn_id).delete()
             session.add(conn)
         for spec in settings.get("pools") or []:
             session.query(Pool).filter(Pool.pool == spec["pool_name"]).delete()
@@ -56,20 +54,10 @@ def load(path: Path) -> dict[str, int]:
                 )
             )
         for spec in settings.get("variables") or []:
-            session.query(Variable).filter(
-                Variable.key == spec["variable_name"]
-            ).delete()
-            session.add(
-                Variable(
-                    key=spec["variable_name"], val=_expand(spec.get("variable_value"))
-                )
-            )
-    counts = {
-        k: len(settings.get(k) or []) for k in ("connections", "pools", "variables")
-    }
-    print(
-        "loaded " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" from {path}"
-    )
+            session.query(Variable).filter(Variable.key == spec["variable_name"]).delete()
+            session.add(Variable(key=spec["variable_name"], val=_expand(spec.get("variable_value"))))
+    counts = {k: len(settings.get(k) or []) for k in ("connections", "pools", "variables")}
+    print("loaded " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" from {path}")
     return counts
 
 

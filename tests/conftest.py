@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from sandbox.process import Sandbox, free_port, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = PROJECT_ROOT.parent / "shared" / "specs"
@@ -31,69 +31,6 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{TEST_AIRFLOW_HOME / 'airflow.db'}",
     }
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Sandbox:
-    """A running ``python -m sandbox serve`` process and helpers to drive its admin API."""
-
-    spapi_url: str
-    commerce_url: str
-    commerce_db: str
-    process: subprocess.Popen
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
-
-    def spapi(self, method: str, path: str, **kwargs) -> httpx.Response:
-        return self.http.request(method, self.spapi_url + path, **kwargs)
-
-    def commerce(self, method: str, path: str, **kwargs) -> httpx.Response:
-        return self.http.request(method, self.commerce_url + path, **kwargs)
-
-    def reset(self) -> None:
-        for call in (self.spapi, self.commerce):
-            call("POST", "/_sandbox/reset").raise_for_status()
-            call("PUT", "/_sandbox/faults", json={}).raise_for_status()
-
-    def stop(self) -> None:
-        self.http.close()
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-def start_sandbox(commerce_db: str, *extra_args: str) -> Sandbox:
-    """Start the sandboxes on free ports and wait until both answer their health check."""
-    spapi_port, commerce_port = free_port(), free_port()
-    cmd = [
-        sys.executable, "-m", "sandbox", "serve",
-        "--spapi-port", str(spapi_port), "--commerce-port", str(commerce_port),
-        "--commerce-db", commerce_db, *extra_args,
-    ]  # fmt: skip
-    process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
-    box = Sandbox(f"http://127.0.0.1:{spapi_port}", f"http://127.0.0.1:{commerce_port}", commerce_db, process)
-    deadline = time.monotonic() + 60
-    for url in (box.spapi_url, box.commerce_url):
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"sandbox exited with {process.returncode}: {' '.join(cmd)}")
-            try:
-                if httpx.get(url + "/_sandbox/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                box.stop()
-                raise RuntimeError("sandbox did not become healthy within 60 s")
-            time.sleep(0.2)
-    return box
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,91 @@
+"""Start ``python -m sandbox serve`` as a child process and drive its admin API.
+
+Shared by the tests, the benchmarks and the demo, so all three run the
+sandboxes exactly the way an operator does.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Sandbox:
+    """A running ``python -m sandbox serve`` process and helpers to drive its admin API."""
+
+    spapi_url: str
+    commerce_url: str
+    commerce_db: str
+    process: subprocess.Popen
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    def spapi(self, method: str, path: str, **kwargs) -> httpx.Response:
+        return self.http.request(method, self.spapi_url + path, **kwargs)
+
+    def commerce(self, method: str, path: str, **kwargs) -> httpx.Response:
+        return self.http.request(method, self.commerce_url + path, **kwargs)
+
+    def reset(self) -> None:
+        """Both sandboxes back to their seeded defaults: no orders, no faults."""
+        for call in (self.spapi, self.commerce):
+            call("POST", "/_sandbox/reset").raise_for_status()
+            call("PUT", "/_sandbox/faults", json={}).raise_for_status()
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_sandbox(
+    commerce_db: str,
+    *extra_args: str,
+    spapi_port: int | None = None,
+    commerce_port: int | None = None,
+    stdout=None,
+) -> Sandbox:
+    """Start the sandboxes (on free ports unless given) and wait until both answer their health check."""
+    spapi_port, commerce_port = spapi_port or free_port(), commerce_port or free_port()
+    cmd = [
+        sys.executable, "-m", "sandbox", "serve",
+        "--spapi-port", str(spapi_port), "--commerce-port", str(commerce_port),
+        "--commerce-db", commerce_db, *extra_args,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=stdout, stderr=stdout)
+    box = Sandbox(f"http://127.0.0.1:{spapi_port}", f"http://127.0.0.1:{commerce_port}", commerce_db, process)
+    deadline = time.monotonic() + 60
+    for url in (box.spapi_url, box.commerce_url):
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"sandbox exited with {process.returncode}: {' '.join(cmd)}")
+            try:
+                if httpx.get(url + "/_sandbox/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                box.stop()
+                raise RuntimeError("sandbox did not become healthy within 60 s")
+            time.sleep(0.2)
+    return box
