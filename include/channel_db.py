@@ -312,6 +312,17 @@ def orders_to_import(
         return _channel_orders(conn.execute(_q(conn, "orders_to_import_by_id", "statuses", "ids"), params))
 
 
+def order_ids_to_import(bind: Engine | Connection, *, fulfilled_by: str, settings: OrderSettings) -> list[str]:
+    """The ids of :func:`orders_to_import` (same rules and order), without loading the orders."""
+    _check_channel(fulfilled_by)
+    if not settings.import_enabled or (fulfilled_by == "AMAZON" and not settings.fba_import):
+        return []
+    statuses = list(MFN_IMPORT_STATUSES if fulfilled_by == "MERCHANT" else AFN_IMPORT_STATUSES)
+    params = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": _NO_LIMIT}
+    with _tx(bind) as conn:
+        return list(conn.execute(_q(conn, "order_ids_to_import", "statuses"), params).scalars())
+
+
 def orders_needing_update(
     bind: Engine | Connection,
     *,

@@ -98,10 +98,12 @@ def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: 
     if commerce_order.get("state") in FINAL_STATES:
         return
     if not float(commerce_order.get("total_invoiced") or 0):
-        client.invoice_order(order_id, capture=False, notify=False)
+        client.invoice_order(order_id, capture=False, notify=False, order=commerce_order)
     if order.get("fulfillment", {}).get("fulfilledBy") == "AMAZON":
-        if _qty_left_to_ship(client.get_order(order_id)) > 0:
-            client.ship_order(order_id, notify=False, comment=None)
+        # The order as created or found carries its items' shipped quantities; invoicing does not change them.
+        if _qty_left_to_ship(commerce_order) > 0:
+            fresh = not any(float(item.get("qty_shipped") or 0) for item in commerce_order.get("items", []))
+            client.ship_order(order_id, notify=False, shipments_before=set() if fresh else None)
         return
     if settings.processing_status != "processing":
         current = client.get_order(order_id)

@@ -170,10 +170,10 @@ def groups_with_work(plan: dict) -> list[str]:
 def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
     settings = load_settings()
-    orders = channel_db.orders_to_import(
-        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan["amazon_order_ids"] or None
-    )
-    ids = [order.amazon_order_id for order in orders]
+    ids = channel_db.order_ids_to_import(channel_engine(), fulfilled_by=fulfilled_by, settings=settings)
+    if plan["amazon_order_ids"]:
+        wanted = set(plan["amazon_order_ids"])
+        ids = [order_id for order_id in ids if order_id in wanted]
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
 

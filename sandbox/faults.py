@@ -15,7 +15,9 @@ the probability per matching request (default 1), ``count`` caps how often a
 rule fires, ``method`` and ``path`` (a regular expression searched in the URL
 path) select requests. Decisions come from ``random.Random(seed)`` so a
 scenario replays identically. ``latency_ms`` delays every non-admin request.
-Paths under ``/_sandbox`` are never faulted.
+Paths under ``/_sandbox`` are never faulted. ``GET /_sandbox/faults`` also
+reports ``requests``: the API requests served since the last reset (benchmarks
+use it to count calls).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class FaultInjector:
         self._rng = random.Random(0)
         self._lock = threading.Lock()
         self._bodies = {**_ERROR_BODIES, **(error_bodies or {})}
+        #: API requests seen since the last reset (admin paths excluded), for benchmarks.
+        self.requests = 0
 
     def configure(self, config: FaultConfig) -> None:
         with self._lock:
@@ -96,6 +100,7 @@ class FaultInjector:
 
     def reset(self) -> None:
         self.configure(FaultConfig())
+        self.requests = 0
 
     def _pick(self, method: str, path: str) -> FaultRule | None:
         with self._lock:
@@ -116,6 +121,7 @@ class FaultInjector:
         if path.startswith("/_sandbox"):
             await self.app(scope, receive, send)
             return
+        self.requests += 1
         if self.config.latency_ms:
             await asyncio.sleep(self.config.latency_ms / 1000)
         rule = self._pick(method, path)
@@ -147,7 +153,7 @@ class FaultInjector:
         elif method != "GET":
             await _send_json(send, 405, b'{"message":"method not allowed"}')
             return
-        await _send_json(send, 200, json.dumps(self.config.to_json()).encode())
+        await _send_json(send, 200, json.dumps({**self.config.to_json(), "requests": self.requests}).encode())
 
 
 class ResponseLost(Exception):

@@ -470,3 +470,18 @@ def test_batched():
     assert list(batched([], 3)) == []
     with pytest.raises(ValueError):
         list(batched([1], 0))
+
+
+def test_order_ids_to_import_match_orders_to_import(engine):
+    """The id-only planning query returns exactly the orders the importer would load, in the same order."""
+    orders = [
+        order(status=s, created=datetime(2026, 3, 1, 10, i, tzinfo=UTC))
+        for i, s in enumerate(["UNSHIPPED", "PENDING", "SHIPPED", "CANCELLED"])
+    ]
+    orders.append(order(status="SHIPPED", fulfilled_by="AMAZON", buyer_email=None))
+    db.upsert_staged(engine, *flatten(orders))
+    for settings in (parse_settings({}), parse_settings({"fba_import": True})):
+        for channel in ("MERCHANT", "AMAZON"):
+            expected = [o.amazon_order_id for o in db.orders_to_import(engine, fulfilled_by=channel, settings=settings)]
+            assert db.order_ids_to_import(engine, fulfilled_by=channel, settings=settings) == expected
+    assert len(db.order_ids_to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({}))) == 2

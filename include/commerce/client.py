@@ -637,10 +637,12 @@ class CommerceClient:
         capture: bool = False,
         notify: bool = False,
         comment: str | None = None,
+        order: dict[str, Any] | None = None,
     ) -> int | None:
         """``POST /V1/order/{id}/invoice`` (offline unless ``capture``); returns the invoice id.
 
-        Reads the order first; after a lost response, the invoice happened when
+        Reads the order first (unless the caller passes it as ``order``, as just
+        created or read); after a lost response, the invoice happened when
         the order's ``qty_invoiced`` grew by the requested quantities (any growth
         for a full invoice). Then the id is unknown (the REST subset has no
         invoice search) and None is returned; otherwise it is sent again.
@@ -652,7 +654,7 @@ class CommerceClient:
         if comment:
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
             body["appendComment"] = True
-        before = self.get_order(oid)
+        before = order if order is not None else self.get_order(oid)
 
         def resolve() -> Any:
             return None if _grew(before, self.get_order(oid), "qty_invoiced", items) else NOT_DONE
@@ -672,10 +674,12 @@ class CommerceClient:
         tracks: list[dict[str, Any]] | None = None,
         notify: bool = False,
         comment: str | None = None,
+        shipments_before: set[int] | None = None,
     ) -> int:
         """``POST /V1/order/{id}/ship``; returns the shipment id.
 
-        Lists the order's shipments first; after a lost response, a shipment
+        Lists the order's shipments first (unless the caller knows their ids:
+        ``shipments_before``); after a lost response, a shipment
         that was not there before is ours and its id is returned; otherwise it
         is sent again.
         """
@@ -695,7 +699,7 @@ class CommerceClient:
         if comment:
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
             body["appendComment"] = True
-        before = self._shipment_ids(oid)
+        before = shipments_before if shipments_before is not None else self._shipment_ids(oid)
 
         def resolve() -> Any:
             new = self._shipment_ids(oid) - before

@@ -1,0 +1,247 @@
+"""Run reports and the quarantine view: what an operator reads instead of the task logs.
+
+* :func:`sync_note` / :func:`push_note` render a run's summary (the ``summarize``
+  task's return value) as a short markdown note; the ``run_reports`` listener in
+  ``plugins/`` puts it on the DAG run, where the UI shows it above the Grid.
+* ``python -m include.report quarantine`` lists every order currently kept out of
+  Commerce with its reason; ``python -m include.report summary`` prints the
+  channel totals. Both read the channel database through the ``channel_db``
+  Airflow connection (run them with the project environment: ``source scripts/env.sh``).
+
+Nothing here prints buyer data: reasons are written PII-free by the importer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from include import channel_db
+
+#: ``dag_run_note.content`` is VARCHAR(1000) on PostgreSQL/MySQL metadata databases.
+NOTE_LIMIT = 1000
+QUARANTINE_HINT = "`python -m include.report quarantine`"
+CHANNEL_LABELS = {"MERCHANT": "MFN", "AMAZON": "FBA"}
+#: Outcome order in reports (anything else follows alphabetically).
+OUTCOME_ORDER = ("imported", "healed", "updated", "canceled", "refunded", "unchanged", "failed", "customers_created")
+
+
+def _outcomes_line(outcomes: dict[str, int]) -> str:
+    keys = [k for k in OUTCOME_ORDER if k in outcomes] + sorted(k for k in outcomes if k not in OUTCOME_ORDER)
+    shown = [f"{k.replace('_', ' ')} {outcomes[k]}" for k in keys if outcomes[k] or k == "failed"]
+    return " · ".join(shown) or "nothing to load"
+
+
+def _totals_line(totals: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for channel, statuses in sorted(totals.items()):
+        inner = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+        parts.append(f"{CHANNEL_LABELS.get(channel, channel)}: {inner}")
+    return " · ".join(parts) or "no orders yet"
+
+
+def _fit(head: list[str], listed: list[str], total: int, tail: list[str], limit: int) -> str:
+    """Head, as many listed lines as fit in ``limit`` characters, an "and N more" line, then the tail."""
+    shown: list[str] = []
+    for line in listed:
+        more = total - len(shown) - 1
+        candidate = "\n".join([*head, *shown, line, *([f"- … and {more} more"] if more else []), *tail])
+        if len(candidate) > limit:
+            break
+        shown.append(line)
+    lines = [*head, *shown]
+    if total > len(shown):
+        lines.append(f"- … and {total - len(shown)} more: {QUARANTINE_HINT}")
+    text = "\n".join([*lines, *tail])
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clip(text: str, size: int = 160) -> str:
+    """One line of at most ``size`` characters; the middle goes, so the end (e.g. the SKUs) stays readable."""
+    text = " ".join(str(text).split())
+    if len(text) <= size:
+        return text
+    tail = min(60, size // 3)
+    return text[: size - tail - 1] + "…" + text[-tail:]
+
+
+def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
+    """The markdown note of one ``amazon_order_sync`` run (at most ``limit`` characters)."""
+    if summary.get("amazon_order_ids"):
+        scope = "orders " + ", ".join(summary["amazon_order_ids"][:5])
+        if len(summary["amazon_order_ids"]) > 5:
+            scope += f" (+{len(summary['amazon_order_ids']) - 5})"
+    elif summary.get("window"):
+        scope = f"window {summary['window']['start']} → {summary['window']['end']}"
+    else:
+        scope = "no window"
+    staged = summary.get("staged") or {}
+    head = [
+        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {scope}",
+        f"- Amazon: {staged.get('orders', 0)} orders read — new {staged.get('new', 0)}, "
+        f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}",
+        f"- Commerce: {_outcomes_line(summary.get('outcomes') or {})}",
+    ]
+    if summary.get("not_found"):
+        head.append(f"- Not found on Amazon: {', '.join(summary['not_found'][:5])}")
+    tail = [
+        f"- Kept out now (all runs): {summary.get('quarantined_total', 0)} — {QUARANTINE_HINT}",
+        f"- Channel totals: {_totals_line(summary.get('channel_totals') or {})}",
+    ]
+    kept = [*(summary.get("rejected") or []), *(summary.get("failures") or [])]
+    total = len(kept)
+    if kept:
+        head.append(f"- Kept out this run ({total}):")
+    listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'])}" for k in kept]
+    return _fit(head, listed, total, tail, limit)
+
+
+def push_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
+    """The markdown note of one ``amazon_tracking_push`` run (at most ``limit`` characters)."""
+    if summary.get("amazon_order_ids"):
+        scope = "orders " + ", ".join(summary["amazon_order_ids"][:5])
+    elif summary.get("window"):
+        scope = f"shipments {summary['window']['start']} → {summary['window']['end']}"
+    else:
+        scope = "no window"
+    packages = summary.get("packages") or {}
+    head = [
+        f"**Tracking push**{' (dry run)' if summary.get('dry_run') else ''}: {scope}",
+        "- Packages: " + (" · ".join(f"{k} {v}" for k, v in packages.items()) or "none"),
+        f"- Orders: shipped {summary.get('orders_shipped', 0)}, partially shipped "
+        f"{summary.get('orders_partially_shipped', 0)}, completed in Commerce {summary.get('orders_completed', 0)}",
+    ]
+    problems = [*(summary.get("problems") or []), *(summary.get("completion_problems") or [])]
+    if problems:
+        head.append(f"- Problems ({len(problems)}):")
+    listed = [
+        f"  - `{p.get('amazon_order_id', '?')}` {_clip(p.get('reason') or p.get('last_error') or p.get('status') or '')}"
+        for p in problems
+    ]
+    totals = (summary.get("channel_totals") or {}).get("packages") or {}
+    tail = ["- All packages: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items())) or "none")]
+    return _fit(head, listed, len(problems), tail, limit)
+
+
+#: The note renderer of each DAG whose ``summarize`` task returns a summary dict.
+NOTE_RENDERERS = {"amazon_order_sync": sync_note, "amazon_tracking_push": push_note}
+
+
+def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit: int = NOTE_LIMIT) -> str:
+    """The note of a failed run: which tasks failed, and where to look next."""
+    tasks = ", ".join(f"`{t}`" for t in failed_tasks) or "none (the run itself failed)"
+    lines = [
+        f"**Run failed** ({reason.replace('_', ' ')}): {tasks}",
+        "- Nothing is lost: the next run retries every order not in Commerce yet (high-water mark, quarantine).",
+        "- The failed task's log has the error; an alert was sent (see the runbook: Alerts).",
+    ]
+    if dag_id == "amazon_order_sync":
+        lines.append(f"- Orders kept out: {QUARANTINE_HINT}")
+    return "\n".join(lines)[:limit]
+
+
+# ----------------------------------------------------------------------------------------------------------- CLI
+
+
+def _engine_from_connection(conn_id: str = "channel_db") -> Engine:
+    """The channel database engine through the Airflow connection (env var, secrets backend or metadata DB).
+
+    Outside a task the Task SDK does not read the metadata DB, so the connection is
+    looked up as the ``airflow connections`` CLI does and handed to the SDK as an
+    ``AIRFLOW_CONN_*`` variable of this process; the engine then comes from the same
+    :func:`include.hooks.channel_db.channel_engine` the tasks use.
+    """
+    from include.hooks.channel_db import channel_engine
+
+    env_key = f"AIRFLOW_CONN_{conn_id.upper()}"
+    if env_key not in os.environ:
+        from airflow.models.connection import Connection
+
+        os.environ[env_key] = Connection.get_connection_from_secrets(conn_id).as_json()
+    return channel_engine(conn_id)
+
+
+def _fmt_ts(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def quarantine_table(orders: Sequence[channel_db.QuarantinedOrder], *, width: int = 0) -> str:
+    """A plain-text table: order id, channel, Amazon status, import status, attempts, first/last seen, reason.
+
+    ``width`` clips the reason column (0: the whole reason).
+    """
+    header = ("AMAZON ORDER", "CHANNEL", "AMAZON STATUS", "KEPT OUT AS", "TRIES", "FIRST SEEN", "LAST SEEN", "REASON")
+    rows = [
+        (
+            o.amazon_order_id,
+            f"{CHANNEL_LABELS.get(o.fulfilled_by, o.fulfilled_by)} {o.marketplace_id}",
+            o.amazon_status,
+            "update failed" if o.import_status == "imported" else o.import_status,
+            str(o.attempts),
+            _fmt_ts(o.first_seen_at),
+            _fmt_ts(o.last_seen_at),
+            _clip(o.reason, width) if width else " ".join(o.reason.split()),
+        )
+        for o in orders
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary_text(engine: Engine) -> str:
+    """Channel totals per fulfilment channel and import status, the high-water mark, and the quarantine size."""
+    totals = channel_db.outcome_counts(engine)
+    mark = channel_db.high_water_mark(engine, "amazon_order_sync")
+    kept = channel_db.quarantine(engine)
+    lines = ["Channel orders by fulfilment channel and import status:"]
+    for channel, statuses in sorted(totals.items()):
+        inner = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+        lines.append(f"  {CHANNEL_LABELS.get(channel, channel)}  {inner}")
+    if not totals:
+        lines.append("  (no orders staged yet)")
+    lines.append(f"Extracted up to (high-water mark): {_fmt_ts(mark)} UTC")
+    lines.append(f"Orders kept out of Commerce: {len(kept)} (python -m include.report quarantine)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m include.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--conn-id", default="channel_db", help="Airflow connection of the channel DB")
+    sub = parser.add_subparsers(dest="command", required=True)
+    q = sub.add_parser("quarantine", help="every order currently kept out of Commerce, with its reason")
+    q.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    q.add_argument("--width", type=int, default=0, help="clip reasons to this many characters (default: whole)")
+    sub.add_parser("summary", help="channel totals, high-water mark and quarantine size")
+    args = parser.parse_args(argv)
+
+    engine = _engine_from_connection(args.conn_id)
+    channel_db.create_schema(engine)
+    try:
+        if args.command == "quarantine":
+            orders = channel_db.quarantine(engine)
+            if args.json:
+                for order in orders:
+                    print(json.dumps(order.to_dict()))
+            elif orders:
+                print(quarantine_table(orders, width=args.width))
+                print(f"\n{len(orders)} orders kept out; each is retried on every run.")
+            else:
+                print("No orders are kept out of Commerce.")
+        else:
+            print(summary_text(engine))
+    finally:
+        engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
