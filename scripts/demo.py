@@ -3,8 +3,10 @@
 1. Start from a clean slate: the demo's channel DB, landing store and Commerce DB are recreated.
 2. Start both sandboxes on the ports ``airflow_settings.yaml`` points at, with a seeded order history.
 3. Run ``amazon_order_sync`` with ``airflow dags test`` over the whole history.
-4. Print what happened on both sides: orders by fulfilment channel and outcome, customers,
-   orders kept out with their reasons, and Commerce's e-mail log (it must stay empty).
+4. Play the warehouse: ship a share of the imported merchant-fulfilled orders through the
+   Commerce REST API (some partially, some in two packages), then run ``amazon_tracking_push``.
+5. Print what happened on both sides: orders by fulfilment channel and outcome, customers,
+   orders kept out with their reasons, packages confirmed to Amazon, and Commerce's e-mail log.
 """
 
 from __future__ import annotations
@@ -52,7 +54,14 @@ def main() -> int:
         try:
             start = datetime.now(UTC) - timedelta(hours=args.hours + 1)
             run_dag("amazon_order_sync", {"window_start": start.strftime("%Y-%m-%dT%H:%M:%SZ")})
+            print("demo: the warehouse ships half of the unshipped merchant-fulfilled orders in Commerce")
+            shipped = subprocess.run(
+                [sys.executable, "scripts/ship_some_orders.py", "--share", "0.5", "--seed", str(args.seed)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            run_dag("amazon_tracking_push", {})
             report(box.commerce("GET", "/_sandbox/notifications").json(), commerce_db)
+            report_tracking(json.loads(shipped.stdout), box.spapi("GET", "/_sandbox/shipment-confirmations").json())
         finally:
             box.stop()
     return 0
@@ -100,6 +109,32 @@ def report(notifications: list[dict], commerce_db: str) -> None:
         print(f"  {len(ids):3} × {reason}\n        e.g. {', '.join(ids[:3])}{more}")
     channel.dispose()
     commerce.dispose()
+
+
+def report_tracking(shipped: dict, confirmations: list[dict]) -> None:
+    """What the tracking push did: packages per outcome, channel statuses, problems."""
+    channel = create_engine(f"sqlite:///{LOCAL_DIR / 'channel.db'}")
+    pushes = channel_db.push_counts(channel)
+    problems = channel_db.push_problems(channel)
+    with channel.connect() as conn:
+        statuses = dict(
+            conn.execute(
+                text(
+                    "SELECT channel_status, COUNT(*) FROM channel_order WHERE fulfilled_by = 'MERCHANT' "
+                    "AND channel_status IN ('PartiallyShipped', 'Shipped') GROUP BY channel_status"
+                )
+            ).all()
+        )
+    print("\nTracking push")
+    print(f"  warehouse shipments in Commerce: {json.dumps(shipped.get('shipped', shipped))}")
+    print(f"  packages by outcome: {', '.join(f'{k} {v}' for k, v in sorted(pushes.items())) or 'none'}")
+    print(f"  confirmShipment calls Amazon accepted: {len(confirmations)}")
+    print(f"  channel orders now: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items())) or 'none'}")
+    for problem in problems[:10]:
+        print(
+            f"  {problem['amazon_order_id']} package {problem['package_reference_id']}: {problem.get('status')} {problem.get('last_error') or ''}"
+        )
+    channel.dispose()
 
 
 def _port_free(port: int) -> bool:

@@ -131,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from include.hooks.channel_db import channel_engine
     from include.hooks.commerce_api import CommerceHook
+    from include.hooks.outside_tasks import export_connections
 
+    export_connections("commerce_api", "channel_db")
     with CommerceHook().get_client() as client:
         result = ship_some_orders(client, channel_engine(), share=args.share, seed=args.seed)
     print(json.dumps(result, indent=2))
