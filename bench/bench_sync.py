@@ -39,7 +39,6 @@ from pathlib import Path
 import psutil
 from sqlalchemy import create_engine, text
 
-from sandbox import credentials
 from sandbox.catalog import UNKNOWN_SKUS
 from sandbox.generator import generate_orders
 from sandbox.process import PROJECT_ROOT, start_sandbox
@@ -87,29 +86,10 @@ def run_once(count: int, *, latency_ms: float, concurrency: int, chunk_size: int
             versions = [v for t in timelines[start : start + 250] for v in t]
             box.spapi("POST", "/_sandbox/orders", json=versions, timeout=300).raise_for_status()
         channel_db = workdir / f"channel-{count}.db"
+        connections = box.airflow_connections()
+        connections["COMMERCE_API"]["extra"]["max_connections"] = concurrency
+        env.update({f"AIRFLOW_CONN_{key}": json.dumps(conn) for key, conn in connections.items()})
         env.update(
-            AIRFLOW_CONN_AMAZON_SP_API=json.dumps(
-                {
-                    "conn_type": "http",
-                    "host": box.spapi_url,
-                    "extra": {
-                        "lwa_client_id": credentials.LWA_CLIENT_ID,
-                        "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
-                        "refresh_token": credentials.LWA_REFRESH_TOKEN,
-                        "lwa_endpoint": box.spapi_url + "/auth/o2/token",
-                        "marketplace_ids": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"],
-                    },
-                }
-            ),
-            AIRFLOW_CONN_COMMERCE_API=json.dumps(
-                {
-                    "conn_type": "http",
-                    "host": box.commerce_url,
-                    "login": credentials.COMMERCE_ADMIN_USER,
-                    "password": credentials.COMMERCE_ADMIN_PASSWORD,
-                    "extra": {"max_connections": concurrency},
-                }
-            ),
             AIRFLOW_CONN_CHANNEL_DB=json.dumps({"conn_type": "sqlite", "host": str(channel_db)}),
             AIRFLOW_VAR_AMAZON_ORDER_SETTINGS=json.dumps(
                 {

@@ -42,6 +42,33 @@ class Sandbox:
     def commerce(self, method: str, path: str, **kwargs) -> httpx.Response:
         return self.http.request(method, self.commerce_url + path, **kwargs)
 
+    def airflow_connections(self) -> dict[str, dict]:
+        """The ``amazon_sp_api`` and ``commerce_api`` connections (Airflow's JSON form) for this sandbox,
+        keyed for ``AIRFLOW_CONN_<KEY>`` environment variables."""
+        from sandbox import credentials
+        from sandbox.catalog import MARKETPLACES
+
+        return {
+            "AMAZON_SP_API": {
+                "conn_type": "http",
+                "host": self.spapi_url,
+                "extra": {
+                    "lwa_client_id": credentials.LWA_CLIENT_ID,
+                    "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
+                    "refresh_token": credentials.LWA_REFRESH_TOKEN,
+                    "lwa_endpoint": self.spapi_url + "/auth/o2/token",
+                    "marketplace_ids": list(MARKETPLACES),
+                },
+            },
+            "COMMERCE_API": {
+                "conn_type": "http",
+                "host": self.commerce_url,
+                "login": credentials.COMMERCE_ADMIN_USER,
+                "password": credentials.COMMERCE_ADMIN_PASSWORD,
+                "extra": {"store_code": "default", "timeout": 10},
+            },
+        }
+
     def reset(self) -> None:
         """Both sandboxes back to their seeded defaults: no orders, no faults."""
         for call in (self.spapi, self.commerce):

@@ -194,32 +194,11 @@ def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> 
     """Connections for the DAGs: the sandboxes, and a channel DB (SQLite, or ``channel_db_url`` if parametrized)."""
     from include.hooks.amazon_sp_api import _PACERS
     from include.hooks.channel_db import channel_engine
-    from sandbox import credentials
 
     channel_url = getattr(request, "param", None) or f"sqlite:///{tmp_path / 'channel.db'}"
     if channel_url in ("mariadb", "postgres"):
         channel_url = request.getfixturevalue(f"{channel_url}_channel_url")
-    connections = {
-        "AMAZON_SP_API": {
-            "conn_type": "http",
-            "host": sandbox.spapi_url,
-            "extra": {
-                "lwa_client_id": credentials.LWA_CLIENT_ID,
-                "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
-                "refresh_token": credentials.LWA_REFRESH_TOKEN,
-                "lwa_endpoint": sandbox.spapi_url + "/auth/o2/token",
-                "marketplace_ids": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"],
-            },
-        },
-        "COMMERCE_API": {
-            "conn_type": "http",
-            "host": sandbox.commerce_url,
-            "login": credentials.COMMERCE_ADMIN_USER,
-            "password": credentials.COMMERCE_ADMIN_PASSWORD,
-            "extra": {"store_code": "default", "timeout": 10},
-        },
-        "CHANNEL_DB": _channel_connection(channel_url),
-    }
+    connections = {**sandbox.airflow_connections(), "CHANNEL_DB": _channel_connection(channel_url)}
     for name, conn in connections.items():
         monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
     channel_engine.cache_clear()

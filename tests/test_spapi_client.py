@@ -486,17 +486,8 @@ def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
 
     set_rate_limits(sandbox, "default")
     info = generate(sandbox, 120)
-    conn = {
-        "conn_type": "http",
-        "host": sandbox.spapi_url,
-        "extra": {
-            "lwa_client_id": credentials.LWA_CLIENT_ID,
-            "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
-            "refresh_token": credentials.LWA_REFRESH_TOKEN,
-            "lwa_endpoint": sandbox.spapi_url + "/auth/o2/token",
-            "marketplace_ids": ",".join(MARKETPLACE_IDS),
-        },
-    }
+    conn = sandbox.airflow_connections()["AMAZON_SP_API"]
+    conn["extra"]["marketplace_ids"] = ",".join(MARKETPLACE_IDS)  # the comma-separated form works too
     monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API", json.dumps(conn))
     hook = SpApiHook()
     assert hook.marketplace_ids == MARKETPLACE_IDS
