@@ -344,6 +344,23 @@ def orders_needing_update(
         return _channel_orders(conn.execute(_q(conn, "orders_needing_update_by_id", "fulfilled_by", "ids"), params))
 
 
+def canceled_orders_to_settle(
+    bind: Engine | Connection, *, fulfilled_by: str = "MERCHANT", limit: int | None = None
+) -> list[ChannelOrder]:
+    """Orders cancelled on Amazon after a failed import attempt: Commerce may hold an unlinked order for them."""
+    _check_channel(fulfilled_by)
+    params: dict[str, Any] = {"fulfilled_by": [fulfilled_by], "limit": limit or _NO_LIMIT}
+    with _tx(bind) as conn:
+        return _channel_orders(conn.execute(_q(conn, "canceled_orders_to_settle", "fulfilled_by"), params))
+
+
+def record_cancel_settled(bind: Engine | Connection, amazon_order_id: str, *, now: datetime | None = None) -> None:
+    """A cancelled order from :func:`canceled_orders_to_settle` had no Commerce order: stop looking."""
+    with _tx(bind) as conn:
+        params = {"amazon_order_id": amazon_order_id, "now": _ts_out(_dialect(conn), now or now_utc())}
+        conn.execute(_q(conn, "record_cancel_settled"), params)
+
+
 def record_imported(
     bind: Engine | Connection,
     amazon_order_id: str,

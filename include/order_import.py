@@ -138,18 +138,7 @@ def apply_amazon_changes(
     try:
         current = client.get_order(commerce_order_id)
         if order.get("fulfillment", {}).get("fulfillmentStatus") == "CANCELLED":
-            if current.get("state") in ("canceled", "closed"):
-                return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
-            if float(current.get("total_invoiced") or 0):
-                client.refund_order(commerce_order_id, notify=False, shipping_amount=current.get("shipping_invoiced"))
-                outcome = "refunded"
-            else:
-                client.cancel_order(commerce_order_id)
-                outcome = "canceled"
-            client.add_order_comment(
-                commerce_order_id, f"Amazon order {amazon_id} was cancelled on Amazon.", notify=False
-            )
-            return ImportResult(amazon_id, outcome, commerce_order_id, current.get("increment_id"))
+            return _cancel_in_commerce(client, amazon_id, current)
         wanted = to_commerce_order(order, store=store, settings=settings, customer_id=None, increment_id=None)
         changes = {
             key: wanted[key]
@@ -164,6 +153,34 @@ def apply_amazon_changes(
         return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"cannot map order: {exc}")
     except CommerceError as exc:
         return ImportResult(amazon_id, "failed", commerce_order_id, reason=_commerce_reason(exc, order))
+
+
+def _cancel_in_commerce(client: CommerceClient, amazon_id: str, current: dict) -> ImportResult:
+    """Cancel the Commerce order, or refund it offline once invoiced; nothing when already canceled or closed."""
+    commerce_order_id = int(current["entity_id"])
+    if current.get("state") in ("canceled", "closed"):
+        return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
+    if float(current.get("total_invoiced") or 0):
+        client.refund_order(commerce_order_id, notify=False, shipping_amount=current.get("shipping_invoiced"))
+        outcome = "refunded"
+    else:
+        client.cancel_order(commerce_order_id)
+        outcome = "canceled"
+    client.add_order_comment(commerce_order_id, f"Amazon order {amazon_id} was cancelled on Amazon.", notify=False)
+    return ImportResult(amazon_id, outcome, commerce_order_id, current.get("increment_id"))
+
+
+def settle_canceled_order(client: CommerceClient, order: dict) -> ImportResult:
+    """An order Amazon cancelled after a failed import attempt: cancel the Commerce order that attempt may
+    have left (found by ``ext_order_id``); ``settled`` when there is none."""
+    amazon_id = order["orderId"]
+    try:
+        existing = client.find_orders_by_ext_order_id(amazon_id)
+        if not existing:
+            return ImportResult(amazon_id, "settled")
+        return _cancel_in_commerce(client, amazon_id, existing[0])
+    except CommerceError as exc:
+        return ImportResult(amazon_id, "failed", reason=_commerce_reason(exc, order))
 
 
 def _commerce_reason(exc: CommerceError, order: dict) -> str:

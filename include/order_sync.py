@@ -17,7 +17,7 @@ from include import channel_db
 from include.hooks.channel_db import channel_engine
 from include.landing import default_landing_uri, read_orders, write_pages
 from include.mapping import MappingError, StoreRef
-from include.order_import import ImportResult, apply_amazon_changes, import_order
+from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
 from include.settings import OrderSettings, load_settings
 from include.staging import StagingError, batched, flatten
 from include.windows import compute_window
@@ -162,6 +162,8 @@ def groups_with_work(plan: dict) -> list[str]:
     for channel, group in GROUP_TASKS.items():
         work = channel_db.orders_to_import(engine, fulfilled_by=channel, settings=settings, limit=1, only_ids=only_ids)
         changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
+        if channel == "MERCHANT":
+            changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
         if work or (changes and channel == "MERCHANT"):
             groups.append(group)
     return groups
@@ -215,7 +217,10 @@ def apply_changes(plan: dict) -> dict:
     orders = channel_db.orders_needing_update(
         engine, fulfilled_by="MERCHANT", only_ids=plan["amazon_order_ids"] or None
     )
-    if not orders:
+    to_settle = channel_db.canceled_orders_to_settle(engine)
+    if plan["amazon_order_ids"]:
+        to_settle = [order for order in to_settle if order.amazon_order_id in set(plan["amazon_order_ids"])]
+    if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
 
@@ -228,7 +233,11 @@ def apply_changes(plan: dict) -> dict:
             )
 
         results = client.map_concurrent(run, orders, settings.commerce_concurrency)
+        settled = client.map_concurrent(
+            lambda order: settle_canceled_order(client, order.payload), to_settle, settings.commerce_concurrency
+        )
     results = [_as_result(order, result) for order, result in zip(orders, results, strict=True)]
+    settled = [_as_result(order, result) for order, result in zip(to_settle, settled, strict=True)]
     with engine.begin() as conn:
         for order, result in zip(orders, results, strict=True):
             if result.ok:
@@ -236,8 +245,18 @@ def apply_changes(plan: dict) -> dict:
                     conn, order.amazon_order_id, fingerprint=order.fingerprint,
                     canceled=result.outcome in ("canceled", "refunded"),
                 )  # fmt: skip
-        channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in results if not r.ok])
-    return _tally(results)
+        for order, result in zip(to_settle, settled, strict=True):
+            if result.commerce_order_id is not None:  # the failed attempt had created it: link, then mark canceled
+                channel_db.record_imported(
+                    conn, order.amazon_order_id, result.commerce_order_id, result.increment_id,
+                    fingerprint=order.fingerprint,
+                )  # fmt: skip
+                channel_db.record_updated(conn, order.amazon_order_id, fingerprint=order.fingerprint, canceled=True)
+            elif result.ok:
+                channel_db.record_cancel_settled(conn, order.amazon_order_id)
+        failed = [r for r in (*results, *settled) if not r.ok]
+        channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in failed])
+    return _tally([*results, *settled])
 
 
 def summarize(plan: dict, staged: dict, results: list[dict | None]) -> dict:

@@ -485,3 +485,20 @@ def test_order_ids_to_import_match_orders_to_import(engine):
             expected = [o.amazon_order_id for o in db.orders_to_import(engine, fulfilled_by=channel, settings=settings)]
             assert db.order_ids_to_import(engine, fulfilled_by=channel, settings=settings) == expected
     assert len(db.order_ids_to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({}))) == 2
+
+
+def test_cancelled_orders_with_failed_attempts_are_settled_once(engine):
+    failed_then_cancelled = order(status="UNSHIPPED", created=datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    cancelled_untried = order(status="CANCELLED", created=datetime(2026, 3, 1, 9, 5, tzinfo=UTC))
+    db.upsert_staged(engine, *flatten([failed_then_cancelled, cancelled_untried]))
+    db.record_failure(engine, failed_then_cancelled["orderId"], "Commerce unavailable: invoice (no response)")
+    assert db.canceled_orders_to_settle(engine) == []  # not cancelled on Amazon yet
+
+    cancelled = {**failed_then_cancelled, "lastUpdatedTime": "2026-03-01T11:00:00Z"}
+    cancelled["fulfillment"] = {**cancelled["fulfillment"], "fulfillmentStatus": "CANCELLED"}
+    db.upsert_staged(engine, *flatten([cancelled]))
+    assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine)] == [failed_then_cancelled["orderId"]]
+
+    db.record_cancel_settled(engine, failed_then_cancelled["orderId"])
+    assert db.canceled_orders_to_settle(engine) == []
+    assert db.quarantine(engine) == []

@@ -8,6 +8,8 @@ the channel database.
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -378,3 +380,50 @@ def test_buyer_detail_changes_reach_the_imported_order(sync_env):
     assert_success(sync_env.run_sync(**WINDOW))  # applied once: nothing left to update
     assert channel_order(sync_env, amazon_id)["import_status"] == "imported"
     assert notifications(sync_env) == []
+
+
+def test_cancellation_before_invoice_of_an_order_left_by_a_failed_attempt(sync_env):
+    """Commerce created the order but the invoice failed; Amazon then cancels: the next run cancels it in Commerce."""
+    amazon_id = "111-0000014-0000001"
+    put_orders(sync_env, mfn(amazon_id))
+    conn = json.loads(os.environ["AIRFLOW_CONN_COMMERCE_API"])
+    conn["extra"]["max_retries"] = 0  # give up on the invoice within this run
+    sync_env.monkeypatch.setenv("AIRFLOW_CONN_COMMERCE_API", json.dumps(conn))
+    sync_env.sandbox.commerce(
+        "PUT", "/_sandbox/faults", json={"rules": [{"kind": "503", "path": "/invoice", "method": "POST"}]}
+    ).raise_for_status()
+    assert_success(sync_env.run_sync(**WINDOW))
+    [order] = commerce_orders(sync_env, amazon_id)
+    assert order["state"] == "new"  # created, not invoiced
+    row = channel_order(sync_env, amazon_id)
+    assert row["import_status"] == "failed" and row["commerce_order_id"] is None
+
+    sync_env.sandbox.commerce("PUT", "/_sandbox/faults", json={}).raise_for_status()
+    put_orders(sync_env, mfn(amazon_id), mfn(amazon_id, "CANCELLED", 40))
+    assert_success(sync_env.run_sync(**WINDOW))
+    [order] = commerce_orders(sync_env, amazon_id)
+    assert order["state"] == "canceled"
+    row = channel_order(sync_env, amazon_id)
+    assert (row["import_status"], row["commerce_order_id"]) == ("canceled", order["entity_id"])
+    assert commerce_rows(sync_env, "SELECT entity_id FROM sales_invoice") == []
+    assert notifications(sync_env) == []
+
+
+def test_cancelled_order_with_failed_attempts_and_nothing_in_commerce_is_settled_once(sync_env):
+    amazon_id = "111-0000015-0000001"
+    put_orders(sync_env, mfn(amazon_id, items=(ao.line("NEW-998", unit="5.00"),)))
+    assert_success(sync_env.run_sync(**WINDOW))
+    assert channel_order(sync_env, amazon_id)["import_status"] == "failed"
+    put_orders(
+        sync_env,
+        mfn(amazon_id, items=(ao.line("NEW-998", unit="5.00"),)),
+        mfn(amazon_id, "CANCELLED", 40, items=(ao.line("NEW-998", unit="5.00"),)),
+    )
+    run = sync_env.run_sync(**WINDOW)
+    assert_success(run)
+    row = channel_order(sync_env, amazon_id)
+    assert (row["import_status"], row["import_error"]) == ("canceled", None)
+    assert xcom_result(run, "merchant_fulfilled.apply_amazon_changes")["outcomes"]["settled"] == 1
+    states = assert_success(sync_env.run_sync(**WINDOW))
+    assert states["merchant_fulfilled.plan_chunks"] == "skipped"  # nothing left to look at
+    assert commerce_orders(sync_env, amazon_id) == []
