@@ -23,6 +23,12 @@ without writing to Commerce. Orders that cannot be imported keep a readable
 reason in the channel tables and are retried on every run
 (`python -m include.report quarantine`).
 
+**Run report**: every finished run gets a note (open it from the run's header)
+with its counts per outcome and the orders kept out with their reasons.
+**Alerts**: a failed task, a timed-out run or a run past its deadline
+(`ACS_SYNC_DEADLINE_MINUTES`) is logged to `$AIRFLOW_HOME/logs/alerts.jsonl`
+and e-mailed when the `alerts_smtp` connection exists.
+
 Settings: Variable `amazon_order_settings`. Connections: `amazon_sp_api`,
 `commerce_api`, `channel_db`. Pool: `amazon_sp_api`.
 """
@@ -35,6 +41,7 @@ from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
 
 from include import order_sync
+from include.alerts import OpsNotifier, run_deadline
 from include.assets import ORDERS_SYNCED
 from include.paths import INCLUDE_DIR
 
@@ -52,6 +59,11 @@ RESULT_TASKS = [
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
+    # Alerts (include/alerts.py): a failed task, a run failing otherwise (timeout), and a run not finished
+    # ACS_SYNC_DEADLINE_MINUTES after it was queued (Deadline Alert). Logged and written to
+    # $AIRFLOW_HOME/logs/alerts.jsonl; e-mailed too when the `alerts_smtp` connection exists.
+    on_failure_callback=OpsNotifier(),
+    deadline=run_deadline(),
     tags=["amazon", "commerce", "orders"],
     doc_md=__doc__,
     template_searchpath=[str(INCLUDE_DIR)],
@@ -62,6 +74,7 @@ RESULT_TASKS = [
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=45),
+        "on_failure_callback": OpsNotifier(),
     },
     params={
         "window_start": Param(
@@ -125,12 +138,13 @@ def amazon_order_sync():
             """Importable MFN orders (new, changed, or retrying) split into chunks."""
             return order_sync.import_chunks("MERCHANT", plan)
 
-        @task(max_active_tis_per_dagrun=1)
+        # One Commerce writer at a time across all runs (a backfill and a scheduled run never import the same order).
+        @task(max_active_tis_per_dag=1)
         def import_orders(chunk: list[str]) -> dict:
             """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""
             return order_sync.import_chunk("MERCHANT", chunk)
 
-        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, max_active_tis_per_dag=1)
         def apply_amazon_changes(ti=None) -> dict:
             """Cancellations and buyer-detail changes of already imported orders."""
             return order_sync.apply_changes(ti.xcom_pull(task_ids="plan_window"))
@@ -148,7 +162,7 @@ def amazon_order_sync():
             """Shipped FBA orders not imported yet, split into chunks."""
             return order_sync.import_chunks("AMAZON", plan)
 
-        @task(max_active_tis_per_dagrun=1)
+        @task(max_active_tis_per_dag=1)
         def import_orders(chunk: list[str]) -> dict:
             """Complete Commerce orders (offline invoice and shipment) for one chunk."""
             return order_sync.import_chunk("AMAZON", chunk)

@@ -99,7 +99,10 @@ class Alert:
         """``ALERT <event> dag=… run=… [task=…] [try=…] [deadline=…] [reason=…] [error=…]``."""
         parts = [f"ALERT {self.event}", f"dag={self.dag_id}", f"run={self.run_id}"]
         if self.task_id:
-            parts.append(f"task={self.task_id}" + (f"[{self.map_index}]" if (self.map_index or -1) >= 0 else ""))
+            parts.append(
+                f"task={self.task_id}"
+                + (f"[{self.map_index}]" if self.map_index is not None and self.map_index >= 0 else "")
+            )
         if self.try_number:
             parts.append(f"try={self.try_number}")
         for key in ("deadline", "reason", "error"):

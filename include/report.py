@@ -7,6 +7,9 @@
   Commerce with its reason; ``python -m include.report summary`` prints the
   channel totals. Both read the channel database through the ``channel_db``
   Airflow connection (run them with the project environment: ``source scripts/env.sh``).
+  ``python -m include.report connections`` uses each connection once (after a
+  credential rotation); ``python -m include.report settings '<json>'`` validates
+  proposed settings and lists what they change.
 
 Nothing here prints buyer data: reasons are written PII-free by the importer.
 """
@@ -48,17 +51,17 @@ def _totals_line(totals: dict[str, dict[str, int]]) -> str:
 
 
 def _fit(head: list[str], listed: list[str], total: int, tail: list[str], limit: int) -> str:
-    """Head, as many listed lines as fit in ``limit`` characters, an "and N more" line, then the tail."""
+    """Head, as many listed lines as fit in ``limit`` characters (then "… and N more"), then the tail."""
     shown: list[str] = []
     for line in listed:
         more = total - len(shown) - 1
-        candidate = "\n".join([*head, *shown, line, *([f"- … and {more} more"] if more else []), *tail])
+        candidate = "\n".join([*head, *shown, line, *([f"  - … and {more} more"] if more else []), *tail])
         if len(candidate) > limit:
             break
         shown.append(line)
     lines = [*head, *shown]
     if total > len(shown):
-        lines.append(f"- … and {total - len(shown)} more: {QUARANTINE_HINT}")
+        lines.append(f"  - … and {total - len(shown)} more")
     text = "\n".join([*lines, *tail])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -73,7 +76,11 @@ def _clip(text: str, size: int = 160) -> str:
 
 
 def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
-    """The markdown note of one ``amazon_order_sync`` run (at most ``limit`` characters)."""
+    """The markdown note of one ``amazon_order_sync`` run (at most ``limit`` characters).
+
+    The UI shows a note's first line in the run header, so that line carries the
+    headline numbers; the rest shows when the note is opened.
+    """
     if summary.get("amazon_order_ids"):
         scope = "orders " + ", ".join(summary["amazon_order_ids"][:5])
         if len(summary["amazon_order_ids"]) > 5:
@@ -83,24 +90,30 @@ def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
     else:
         scope = "no window"
     staged = summary.get("staged") or {}
+    outcomes = summary.get("outcomes") or {}
+    kept = [*(summary.get("rejected") or []), *(summary.get("failures") or [])]
+    kept_out = len(summary.get("rejected") or []) + int(outcomes.get("failed", 0))
+    headline = [
+        f"{k} {outcomes[k]}" for k in ("imported", "healed", "updated", "canceled", "refunded") if outcomes.get(k)
+    ]
+    headline.append(f"kept out {kept_out}")
     head = [
-        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {scope}",
+        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {' · '.join(headline)} · "
+        f"{staged.get('orders', 0)} orders read ({scope})",
         f"- Amazon: {staged.get('orders', 0)} orders read — new {staged.get('new', 0)}, "
         f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}",
-        f"- Commerce: {_outcomes_line(summary.get('outcomes') or {})}",
+        f"- Commerce: {_outcomes_line(outcomes)}",
     ]
     if summary.get("not_found"):
         head.append(f"- Not found on Amazon: {', '.join(summary['not_found'][:5])}")
     tail = [
-        f"- Kept out now (all runs): {summary.get('quarantined_total', 0)} — {QUARANTINE_HINT}",
+        f"- Kept out now (all runs, retried every run): {summary.get('quarantined_total', 0)} — {QUARANTINE_HINT}",
         f"- Channel totals: {_totals_line(summary.get('channel_totals') or {})}",
     ]
-    kept = [*(summary.get("rejected") or []), *(summary.get("failures") or [])]
-    total = len(kept)
     if kept:
-        head.append(f"- Kept out this run ({total}):")
+        head.append(f"- Kept out this run ({kept_out}):")
     listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'])}" for k in kept]
-    return _fit(head, listed, total, tail, limit)
+    return _fit(head, listed, kept_out, tail, limit)
 
 
 def push_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
@@ -112,8 +125,10 @@ def push_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
     else:
         scope = "no window"
     packages = summary.get("packages") or {}
+    headline = " · ".join(f"{k} {packages[k]}" for k in ("confirmed", "failed", "refused") if k in packages)
     head = [
-        f"**Tracking push**{' (dry run)' if summary.get('dry_run') else ''}: {scope}",
+        f"**Tracking push**{' (dry run)' if summary.get('dry_run') else ''}: packages {headline or 'none'}, "
+        f"orders completed {summary.get('orders_completed', 0)} ({scope})",
         "- Packages: " + (" · ".join(f"{k} {v}" for k, v in packages.items()) or "none"),
         f"- Orders: shipped {summary.get('orders_shipped', 0)}, partially shipped "
         f"{summary.get('orders_partially_shipped', 0)}, completed in Commerce {summary.get('orders_completed', 0)}",
@@ -150,22 +165,83 @@ def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit
 # ----------------------------------------------------------------------------------------------------------- CLI
 
 
-def _engine_from_connection(conn_id: str = "channel_db") -> Engine:
-    """The channel database engine through the Airflow connection (env var, secrets backend or metadata DB).
+def _export_connection(conn_id: str) -> None:
+    """Make an Airflow connection visible to the Task SDK in this process (outside a task).
 
     Outside a task the Task SDK does not read the metadata DB, so the connection is
-    looked up as the ``airflow connections`` CLI does and handed to the SDK as an
-    ``AIRFLOW_CONN_*`` variable of this process; the engine then comes from the same
-    :func:`include.hooks.channel_db.channel_engine` the tasks use.
+    looked up as the ``airflow connections`` CLI does (environment, secrets backend,
+    metadata DB) and handed to the SDK as an ``AIRFLOW_CONN_*`` variable of this process.
     """
-    from include.hooks.channel_db import channel_engine
-
     env_key = f"AIRFLOW_CONN_{conn_id.upper()}"
     if env_key not in os.environ:
         from airflow.models.connection import Connection
 
         os.environ[env_key] = Connection.get_connection_from_secrets(conn_id).as_json()
+
+
+def _engine_from_connection(conn_id: str = "channel_db") -> Engine:
+    """The channel database engine from :func:`include.hooks.channel_db.channel_engine`, as the tasks get it."""
+    from include.hooks.channel_db import channel_engine
+
+    _export_connection(conn_id)
     return channel_engine(conn_id)
+
+
+def check_connections() -> list[tuple[str, bool, str]]:
+    """Use each connection once, as the tasks do: LWA token, Commerce token and search, channel DB query."""
+    from sqlalchemy import text
+
+    from include.hooks.amazon_sp_api import SpApiHook
+    from include.hooks.commerce_api import CommerceHook
+
+    results = []
+    for conn_id, check in (
+        ("amazon_sp_api", lambda: SpApiHook().test_connection()),
+        ("commerce_api", lambda: CommerceHook().test_connection()),
+        ("channel_db", lambda: _query_one(_engine_from_connection("channel_db"), text("SELECT 1"))),
+    ):
+        try:
+            _export_connection(conn_id)
+            ok, message = check()
+        except Exception as exc:  # reported, not raised: the operator sees every connection's state
+            ok, message = False, f"{type(exc).__name__}: {exc}"
+        results.append((conn_id, ok, message))
+    return results
+
+
+def settings_check(proposed: str | None) -> tuple[bool, str]:
+    """Validate the settings Variable as ``plan_window`` would; with ``proposed`` JSON, validate it and list the changes."""
+    from airflow.models.variable import Variable
+
+    from include.settings import VARIABLE_KEY, SettingsError, parse_settings
+
+    lines = []
+    try:
+        current = parse_settings(Variable.get(VARIABLE_KEY, default_var=None)).to_dict()
+    except SettingsError as exc:
+        current = None
+        lines.append(f"current {VARIABLE_KEY} is INVALID (runs fail at plan_window): {exc}")
+    if proposed is None:
+        if current is not None:
+            lines.append(f"current {VARIABLE_KEY} is valid; effective settings:")
+            lines.extend(f"  {key} = {json.dumps(value)}" for key, value in current.items())
+        return current is not None, "\n".join(lines)
+    try:
+        new = parse_settings(proposed).to_dict()
+    except SettingsError as exc:
+        return False, "\n".join([*lines, f"proposed settings are INVALID, do not set them: {exc}"])
+    changes = [k for k in new if current is None or new[k] != current[k]]
+    lines.append("proposed settings are valid; " + (f"{len(changes)} change(s):" if changes else "no change"))
+    for key in changes:
+        before = "?" if current is None else json.dumps(current[key])
+        lines.append(f"  {key}: {before} -> {json.dumps(new[key])}")
+    return True, "\n".join(lines)
+
+
+def _query_one(engine: Engine, statement) -> tuple[bool, str]:
+    with engine.connect() as conn:
+        conn.execute(statement).scalar()
+    return True, f"{engine.dialect.name} database answered"
 
 
 def _fmt_ts(value: datetime | None) -> str:
@@ -221,8 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     q.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     q.add_argument("--width", type=int, default=0, help="clip reasons to this many characters (default: whole)")
     sub.add_parser("summary", help="channel totals, high-water mark and quarantine size")
+    sub.add_parser("connections", help="use amazon_sp_api, commerce_api and channel_db once (after a rotation)")
+    st = sub.add_parser("settings", help="validate the settings Variable, or proposed settings JSON against it")
+    st.add_argument("proposed", nargs="?", help="the JSON you mean to set (default: check the current Variable)")
     args = parser.parse_args(argv)
 
+    if args.command == "settings":
+        ok, text = settings_check(args.proposed)
+        print(text)
+        return 0 if ok else 1
+
+    if args.command == "connections":
+        results = check_connections()
+        for conn_id, ok, message in results:
+            print(f"{conn_id:14} {'ok' if ok else 'FAILED'}  {message}")
+        return 0 if all(ok for _, ok, _ in results) else 1
     engine = _engine_from_connection(args.conn_id)
     channel_db.create_schema(engine)
     try:
