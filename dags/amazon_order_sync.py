@@ -43,6 +43,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, task
 from include import order_sync
 from include.alerts import OpsNotifier, run_deadline
 from include.assets import ORDERS_SYNCED
+from include.dag_defaults import task_defaults
 from include.paths import INCLUDE_DIR
 
 AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
@@ -67,15 +68,7 @@ RESULT_TASKS = [
     tags=["amazon", "commerce", "orders"],
     doc_md=__doc__,
     template_searchpath=[str(INCLUDE_DIR)],
-    default_args={
-        "owner": "commerce-ops",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "execution_timeout": timedelta(minutes=45),
-        "on_failure_callback": OpsNotifier(),
-    },
+    default_args=task_defaults(execution_timeout=timedelta(minutes=45)),
     params={
         "window_start": Param(
             None,
@@ -138,13 +131,14 @@ def amazon_order_sync():
             """Importable MFN orders (new, changed, or retrying) split into chunks."""
             return order_sync.import_chunks("MERCHANT", plan)
 
-        # One Commerce writer at a time across all runs (a backfill and a scheduled run never import the same order).
-        @task(max_active_tis_per_dag=1)
+        # Pool commerce_api (1 slot): one Commerce writer at a time across runs and DAGs, so a backfill and a
+        # scheduled run never import the same order and commerce_concurrency bounds the calls in flight.
+        @task(pool="commerce_api")
         def import_orders(chunk: list[str]) -> dict:
             """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""
             return order_sync.import_chunk("MERCHANT", chunk)
 
-        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, max_active_tis_per_dag=1)
+        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="commerce_api")
         def apply_amazon_changes(ti=None) -> dict:
             """Cancellations and buyer-detail changes of already imported orders."""
             return order_sync.apply_changes(ti.xcom_pull(task_ids="plan_window"))
@@ -162,7 +156,7 @@ def amazon_order_sync():
             """Shipped FBA orders not imported yet, split into chunks."""
             return order_sync.import_chunks("AMAZON", plan)
 
-        @task(max_active_tis_per_dag=1)
+        @task(pool="commerce_api")
         def import_orders(chunk: list[str]) -> dict:
             """Complete Commerce orders (offline invoice and shipment) for one chunk."""
             return order_sync.import_chunk("AMAZON", chunk)

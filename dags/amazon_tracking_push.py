@@ -43,7 +43,9 @@ from datetime import datetime, timedelta
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
 
 from include import tracking_push
+from include.alerts import OpsNotifier
 from include.assets import ORDERS_SYNCED
+from include.dag_defaults import task_defaults
 
 AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
 
@@ -58,14 +60,9 @@ AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
     dagrun_timeout=timedelta(hours=1),
     tags=["amazon", "commerce", "tracking"],
     doc_md=__doc__,
-    default_args={
-        "owner": "commerce-ops",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-        "execution_timeout": timedelta(minutes=30),
-    },
+    # A failed task or run alerts through include/alerts.py (logged; e-mailed with the alerts_smtp connection).
+    on_failure_callback=OpsNotifier(),
+    default_args=task_defaults(execution_timeout=timedelta(minutes=30)),
     params={
         "shipments_since": Param(
             None,
@@ -136,7 +133,7 @@ def amazon_tracking_push():
     def commerce_orders():
         """Fully confirmed orders: complete in Commerce with a comment, no customer notification."""
 
-        @task(trigger_rule=TriggerRule.NONE_FAILED)
+        @task(trigger_rule=TriggerRule.NONE_FAILED, pool="commerce_api")
         def complete_orders(ti=None) -> dict:
             """Invoice what is left (offline), check the order is complete, add the tracking comment once."""
             return tracking_push.complete_orders(ti.xcom_pull(task_ids="plan_shipments"))

@@ -127,29 +127,7 @@ class AirflowStack:
 
 
 def connections(sandbox, channel_db: Path) -> dict[str, str]:
-    from sandbox import credentials
-
-    conns = {
-        "AMAZON_SP_API": {
-            "conn_type": "http",
-            "host": sandbox.spapi_url,
-            "extra": {
-                "lwa_client_id": credentials.LWA_CLIENT_ID,
-                "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
-                "refresh_token": credentials.LWA_REFRESH_TOKEN,
-                "lwa_endpoint": sandbox.spapi_url + "/auth/o2/token",
-                "marketplace_ids": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"],
-            },
-        },
-        "COMMERCE_API": {
-            "conn_type": "http",
-            "host": sandbox.commerce_url,
-            "login": credentials.COMMERCE_ADMIN_USER,
-            "password": credentials.COMMERCE_ADMIN_PASSWORD,
-            "extra": {"store_code": "default", "timeout": 10},
-        },
-        "CHANNEL_DB": {"conn_type": "sqlite", "host": str(channel_db)},
-    }
+    conns = {**sandbox.airflow_connections(), "CHANNEL_DB": {"conn_type": "sqlite", "host": str(channel_db)}}
     return {f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in conns.items()}
 
 
@@ -204,6 +182,7 @@ def stack(sandbox, metadata_db, tmp_path) -> Iterator[AirflowStack]:
     airflow = AirflowStack(home, env)
     airflow.cli("db", "migrate")
     airflow.cli("pools", "set", "amazon_sp_api", "1", "Serialises SP-API quota users")
+    airflow.cli("pools", "set", "commerce_api", "1", "Serialises Commerce writers")
     try:
         for component in COMPONENTS:
             airflow.start(component)
