@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from include import channel_db
+from include.hooks.outside_tasks import export_connections
 
 #: ``dag_run_note.content`` is VARCHAR(1000) on PostgreSQL/MySQL metadata databases.
 NOTE_LIMIT = 1000
@@ -165,25 +165,11 @@ def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit
 # ----------------------------------------------------------------------------------------------------------- CLI
 
 
-def _export_connection(conn_id: str) -> None:
-    """Make an Airflow connection visible to the Task SDK in this process (outside a task).
-
-    Outside a task the Task SDK does not read the metadata DB, so the connection is
-    looked up as the ``airflow connections`` CLI does (environment, secrets backend,
-    metadata DB) and handed to the SDK as an ``AIRFLOW_CONN_*`` variable of this process.
-    """
-    env_key = f"AIRFLOW_CONN_{conn_id.upper()}"
-    if env_key not in os.environ:
-        from airflow.models.connection import Connection
-
-        os.environ[env_key] = Connection.get_connection_from_secrets(conn_id).as_json()
-
-
 def _engine_from_connection(conn_id: str = "channel_db") -> Engine:
     """The channel database engine from :func:`include.hooks.channel_db.channel_engine`, as the tasks get it."""
     from include.hooks.channel_db import channel_engine
 
-    _export_connection(conn_id)
+    export_connections(conn_id)
     return channel_engine(conn_id)
 
 
@@ -201,7 +187,7 @@ def check_connections() -> list[tuple[str, bool, str]]:
         ("channel_db", lambda: _query_one(_engine_from_connection("channel_db"), text("SELECT 1"))),
     ):
         try:
-            _export_connection(conn_id)
+            export_connections(conn_id)
             ok, message = check()
         except Exception as exc:  # reported, not raised: the operator sees every connection's state
             ok, message = False, f"{type(exc).__name__}: {exc}"
