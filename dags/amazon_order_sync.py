@@ -38,15 +38,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
+from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, task, task_group
 
 from include import order_sync
 from include.alerts import OpsNotifier, run_deadline
 from include.assets import ORDERS_SYNCED
-from include.dag_defaults import task_defaults
+from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
 from include.paths import INCLUDE_DIR
 
-AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
 RESULT_TASKS = [
     "merchant_fulfilled.import_orders",
     "merchant_fulfilled.apply_amazon_changes",
@@ -70,34 +69,21 @@ RESULT_TASKS = [
     template_searchpath=[str(INCLUDE_DIR)],
     default_args=task_defaults(execution_timeout=timedelta(minutes=45)),
     params={
-        "window_start": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            title="Window start (UTC)",
-            description="Manual runs: extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
+        "window_start": timestamp_param(
+            "Window start (UTC)",
+            "Manual runs: extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
             "Leave empty to use the schedule's window.",
         ),
-        "window_end": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            title="Window end (UTC)",
-            description="Manual runs: up to this time (clamped to now − 2 minutes). Empty means 'up to now'.",
+        "window_end": timestamp_param(
+            "Window end (UTC)",
+            "Manual runs: up to this time (clamped to now − 2 minutes). Empty means 'up to now'.",
         ),
-        "amazon_order_ids": Param(
-            [],
-            type="array",
-            items={"type": "string", "pattern": AMAZON_ORDER_ID},
-            title="Amazon order ids",
-            description="Re-sync just these orders (one per line, e.g. 113-1234567-1234567), fetched with getOrder. "
+        "amazon_order_ids": amazon_order_ids_param(
+            "Re-sync just these orders (one per line, e.g. 113-1234567-1234567), fetched with getOrder. "
             "Overrides the window.",
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Extract and stage only: write nothing to Commerce.",
+        "dry_run": dry_run_param(
+            "Extract and stage only: write nothing to Commerce.",
         ),
     },
 )

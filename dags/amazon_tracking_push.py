@@ -40,14 +40,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
+from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, TriggerRule, dag, task, task_group
 
 from include import tracking_push
 from include.alerts import OpsNotifier
 from include.assets import ORDERS_SYNCED
-from include.dag_defaults import task_defaults
-
-AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
+from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
 
 
 @dag(
@@ -64,34 +62,21 @@ AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
     on_failure_callback=OpsNotifier(),
     default_args=task_defaults(execution_timeout=timedelta(minutes=30)),
     params={
-        "shipments_since": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            title="Shipments updated since (UTC)",
-            description="Manual runs: read Commerce shipments created or updated at or after this time, "
+        "shipments_since": timestamp_param(
+            "Shipments updated since (UTC)",
+            "Manual runs: read Commerce shipments created or updated at or after this time, "
             "e.g. 2026-11-25T00:00:00Z. Empty: since the last run (high-water mark minus the overlap).",
         ),
-        "shipments_until": Param(
-            None,
-            type=["null", "string"],
-            format="date-time",
-            title="Shipments updated until (UTC)",
-            description="Manual runs: up to this time (needs 'Shipments updated since'). Empty means now.",
+        "shipments_until": timestamp_param(
+            "Shipments updated until (UTC)",
+            "Manual runs: up to this time (needs 'Shipments updated since'). Empty means now.",
         ),
-        "amazon_order_ids": Param(
-            [],
-            type="array",
-            items={"type": "string", "pattern": AMAZON_ORDER_ID},
-            title="Amazon order ids",
-            description="Push just these orders (one per line, e.g. 113-1234567-1234567): all their Commerce "
+        "amazon_order_ids": amazon_order_ids_param(
+            "Push just these orders (one per line, e.g. 113-1234567-1234567): all their Commerce "
             "shipments, whenever created. Confirmed packages are not sent again.",
         ),
-        "dry_run": Param(
-            False,
-            type="boolean",
-            title="Dry run",
-            description="Read Commerce and build the packages, but send nothing to Amazon and write nothing "
+        "dry_run": dry_run_param(
+            "Read Commerce and build the packages, but send nothing to Amazon and write nothing "
             "(the summary lists what would be sent).",
         ),
     },
