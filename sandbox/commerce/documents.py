@@ -200,14 +200,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
     ).inserted_primary_key[0]  # fmt: skip
     for line in lines:
         item = line["item"]
-        conn.execute(
-            insert(schema.sales_invoice_item), dict(
-                parent_id=invoice_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
-                name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
-                row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
-                base_tax_amount=line["base_tax"], discount_amount=line["discount"], base_discount_amount=line["base_discount"],
-            )
-        )  # fmt: skip
+        _insert_document_item(conn, schema.sales_invoice_item, invoice_id, line)
         conn.execute(
             update(_I)
             .where(_I.c.item_id == item["item_id"])
@@ -447,14 +440,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
     ).inserted_primary_key[0]  # fmt: skip
     for line in lines:
         item = line["item"]
-        conn.execute(
-            insert(schema.sales_creditmemo_item), dict(
-                parent_id=memo_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
-                name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
-                row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
-                base_tax_amount=line["base_tax"], discount_amount=line["discount"], base_discount_amount=line["base_discount"],
-            )
-        )  # fmt: skip
+        _insert_document_item(conn, schema.sales_creditmemo_item, memo_id, line)
         conn.execute(
             update(_I)
             .where(_I.c.item_id == item["item_id"])
@@ -597,3 +583,16 @@ def add_track(conn: Connection, now: datetime, body: dict[str, Any]) -> int:
 
 def get_track(conn: Connection, track_id: int) -> dict[str, Any]:
     return track_out(dict(get_row(conn, _ST, "entity_id", track_id)))
+
+
+def _insert_document_item(conn: Connection, table: Any, parent_id: int, line: dict[str, Any]) -> None:
+    """One invoice or credit-memo line: the order item's identity plus the line's quantity and amounts."""
+    item = line["item"]
+    conn.execute(
+        insert(table), dict(
+            parent_id=parent_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
+            name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
+            row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
+            base_tax_amount=line["base_tax"], discount_amount=line["discount"], base_discount_amount=line["base_discount"],
+        )
+    )  # fmt: skip
