@@ -33,7 +33,7 @@ from sandbox.commerce.common import (
     to_int,
 )
 from sandbox.commerce.errors import INVALID_FIELD, MagentoError, bad_request, not_found, required
-from sandbox.commerce.search_criteria import Fields, SearchCriteria, limit_offset, order_by, where_clause
+from sandbox.commerce.search_criteria import Fields, SearchCriteria, run_search
 
 DUPLICATE_EMAIL = "A customer with the same email address already exists in an associated website."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -218,14 +218,4 @@ def get(conn: Connection, customer_id: Any) -> dict[str, Any]:
 
 
 def search(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
-    where = where_clause(criteria, FIELDS)
-    stmt, count = select(_T), select(func.count()).select_from(_T)
-    if where is not None:
-        stmt, count = stmt.where(where), count.where(where)
-    limit, offset = limit_offset(criteria)
-    stmt = stmt.order_by(*order_by(criteria, FIELDS, _T.c.entity_id)).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = conn.execute(stmt).mappings().all()
-    total = conn.execute(count).scalar_one()
-    return {"items": _load(conn, rows), "search_criteria": criteria.echo(), "total_count": total}
+    return run_search(conn, _T, FIELDS, criteria, _load)

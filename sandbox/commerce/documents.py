@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from sandbox.commerce import schema
@@ -46,7 +46,7 @@ from sandbox.commerce.orders import (
     set_state,
     to_int_or_none,
 )
-from sandbox.commerce.search_criteria import Fields, SearchCriteria, limit_offset, order_by, where_clause
+from sandbox.commerce.search_criteria import Fields, SearchCriteria, run_search
 
 _O = schema.sales_order
 _I = schema.sales_order_item
@@ -540,17 +540,7 @@ def get_shipment(conn: Connection, shipment_id: Any) -> dict[str, Any]:
 
 
 def search_shipments(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
-    where = where_clause(criteria, SHIPMENT_FIELDS)
-    stmt, count = select(_S), select(func.count()).select_from(_S)
-    if where is not None:
-        stmt, count = stmt.where(where), count.where(where)
-    limit, offset = limit_offset(criteria)
-    stmt = stmt.order_by(*order_by(criteria, SHIPMENT_FIELDS, _S.c.entity_id)).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = conn.execute(stmt).mappings().all()
-    total = conn.execute(count).scalar_one()
-    return {"items": load_shipments(conn, rows), "search_criteria": criteria.echo(), "total_count": total}
+    return run_search(conn, _S, SHIPMENT_FIELDS, criteria, load_shipments)
 
 
 def add_track(conn: Connection, now: datetime, body: dict[str, Any]) -> int:

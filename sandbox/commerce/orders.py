@@ -17,7 +17,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -45,10 +45,8 @@ from sandbox.commerce.errors import PRODUCT_MISSING, MagentoError, bad_request, 
 from sandbox.commerce.search_criteria import (
     Fields,
     SearchCriteria,
-    limit_offset,
-    order_by,
     parse_datetime,
-    where_clause,
+    run_search,
 )
 
 _O = schema.sales_order
@@ -472,17 +470,7 @@ def get(conn: Connection, order_id: Any) -> dict[str, Any]:
 
 
 def search(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
-    where = where_clause(criteria, FIELDS)
-    stmt, count = select(_O), select(func.count()).select_from(_O)
-    if where is not None:
-        stmt, count = stmt.where(where), count.where(where)
-    limit, offset = limit_offset(criteria)
-    stmt = stmt.order_by(*order_by(criteria, FIELDS, _O.c.entity_id)).offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    rows = conn.execute(stmt).mappings().all()
-    total = conn.execute(count).scalar_one()
-    return {"items": load_orders(conn, rows), "search_criteria": criteria.echo(), "total_count": total}
+    return run_search(conn, _O, FIELDS, criteria, load_orders)
 
 
 # --- management: cancel, comments, status -------------------------------------------------------------

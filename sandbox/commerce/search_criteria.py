@@ -27,7 +27,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, Numeric, SmallInteger, String, and_, cast, literal, not_, or_
+from sqlalchemy import (
+    DateTime,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    and_,
+    cast,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from sandbox.commerce.errors import MagentoError, bad_request
@@ -240,3 +255,20 @@ def limit_offset(criteria: SearchCriteria) -> tuple[int | None, int]:
         return None, 0
     page = max(criteria.current_page or 1, 1)
     return criteria.page_size, (page - 1) * criteria.page_size
+
+
+def run_search(
+    conn: Connection, table: Table, fields: Fields, criteria: SearchCriteria, load: Callable[[Connection, list], list]
+) -> dict[str, Any]:
+    """A Magento search result for ``table``: filtered, sorted (entity_id breaks ties), paged, counted, loaded."""
+    where = where_clause(criteria, fields)
+    stmt, count = select(table), select(func.count()).select_from(table)
+    if where is not None:
+        stmt, count = stmt.where(where), count.where(where)
+    limit, offset = limit_offset(criteria)
+    stmt = stmt.order_by(*order_by(criteria, fields, table.c.entity_id)).offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = conn.execute(stmt).mappings().all()
+    total = conn.execute(count).scalar_one()
+    return {"items": load(conn, rows), "search_criteria": criteria.echo(), "total_count": total}
