@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, String, TextClause, bindparam, text
 
 from include.settings import OrderSettings
 
@@ -98,10 +98,18 @@ def _dialect(conn: Connection) -> str:
 
 
 def _q(conn: Connection, name: str, *expanding: str) -> TextClause:
+    """The statement ``name`` for this connection's dialect; ``expanding`` names its list-of-strings parameters."""
     statement = text(sql(name, _dialect(conn)))
     if expanding:
-        statement = statement.bindparams(*(bindparam(p, expanding=True) for p in expanding))
+        statement = statement.bindparams(*(bindparam(p, expanding=True, type_=String) for p in expanding))
     return statement
+
+
+def _id_filter(only_ids: Sequence[str] | None) -> dict[str, Any]:
+    """Parameters of the optional id filter, ``AND (:all_orders = 1 OR amazon_order_id IN :ids)``."""
+    if only_ids is None:
+        return {"all_orders": 1, "ids": []}
+    return {"all_orders": 0, "ids": sorted(set(only_ids))}
 
 
 def _ts_out(dialect: str, value: datetime | None) -> Any:
@@ -306,21 +314,21 @@ def orders_to_import(
     statuses = list(MFN_IMPORT_STATUSES if fulfilled_by == "MERCHANT" else AFN_IMPORT_STATUSES)
     params: dict[str, Any] = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        if only_ids is None:
-            return _channel_orders(conn.execute(_q(conn, "orders_to_import", "statuses"), params))
-        params["ids"] = list(only_ids)
-        return _channel_orders(conn.execute(_q(conn, "orders_to_import_by_id", "statuses", "ids"), params))
+        query = _q(conn, "orders_to_import", "statuses", "ids")
+        return _channel_orders(conn.execute(query, {**params, **_id_filter(only_ids)}))
 
 
-def order_ids_to_import(bind: Engine | Connection, *, fulfilled_by: str, settings: OrderSettings) -> list[str]:
+def order_ids_to_import(
+    bind: Engine | Connection, *, fulfilled_by: str, settings: OrderSettings, only_ids: Sequence[str] | None = None
+) -> list[str]:
     """The ids of :func:`orders_to_import` (same rules and order), without loading the orders."""
     _check_channel(fulfilled_by)
     if not settings.import_enabled or (fulfilled_by == "AMAZON" and not settings.fba_import):
         return []
     statuses = list(MFN_IMPORT_STATUSES if fulfilled_by == "MERCHANT" else AFN_IMPORT_STATUSES)
-    params = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": _NO_LIMIT}
+    params = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": _NO_LIMIT, **_id_filter(only_ids)}
     with _tx(bind) as conn:
-        return list(conn.execute(_q(conn, "order_ids_to_import", "statuses"), params).scalars())
+        return list(conn.execute(_q(conn, "order_ids_to_import", "statuses", "ids"), params).scalars())
 
 
 def orders_needing_update(
@@ -338,10 +346,8 @@ def orders_needing_update(
         return []
     params: dict[str, Any] = {"fulfilled_by": channels, "limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        if only_ids is None:
-            return _channel_orders(conn.execute(_q(conn, "orders_needing_update", "fulfilled_by"), params))
-        params["ids"] = list(only_ids)
-        return _channel_orders(conn.execute(_q(conn, "orders_needing_update_by_id", "fulfilled_by", "ids"), params))
+        query = _q(conn, "orders_needing_update", "fulfilled_by", "ids")
+        return _channel_orders(conn.execute(query, {**params, **_id_filter(only_ids)}))
 
 
 def canceled_orders_to_settle(
@@ -774,10 +780,7 @@ def pushes_to_send(
         return []
     params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        if only_ids is None:
-            return _pushes(conn.execute(_q(conn, "select_pushes_to_send"), params))
-        params["ids"] = sorted(set(only_ids))
-        return _pushes(conn.execute(_q(conn, "select_pushes_to_send_by_id", "ids"), params))
+        return _pushes(conn.execute(_q(conn, "select_pushes_to_send", "ids"), {**params, **_id_filter(only_ids)}))
 
 
 def record_push_result(
@@ -855,11 +858,7 @@ def orders_to_complete(
         return []
     params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        if only_ids is None:
-            result = conn.execute(_q(conn, "select_orders_to_complete"), params)
-        else:
-            params["ids"] = sorted(set(only_ids))
-            result = conn.execute(_q(conn, "select_orders_to_complete_by_id", "ids"), params)
+        result = conn.execute(_q(conn, "select_orders_to_complete", "ids"), {**params, **_id_filter(only_ids)})
         return [
             OrderToComplete(row["amazon_order_id"], int(row["commerce_order_id"]), row["commerce_increment_id"])
             for row in result.mappings()

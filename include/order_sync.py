@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -172,10 +173,9 @@ def groups_with_work(plan: dict) -> list[str]:
 def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
     settings = load_settings()
-    ids = channel_db.order_ids_to_import(channel_engine(), fulfilled_by=fulfilled_by, settings=settings)
-    if plan["amazon_order_ids"]:
-        wanted = set(plan["amazon_order_ids"])
-        ids = [order_id for order_id in ids if order_id in wanted]
+    ids = channel_db.order_ids_to_import(
+        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan["amazon_order_ids"] or None
+    )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
 
@@ -190,10 +190,9 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     with CommerceHook().get_client() as client:
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
-            store = store_ref(settings, order.marketplace_id)
-            if store is None:
-                return ImportResult(order.amazon_order_id, "failed", reason=_unmapped(order.marketplace_id))
-            return import_order(client, order.payload, settings=settings, store=store)
+            return _in_store(
+                settings, order, lambda store: import_order(client, order.payload, settings=settings, store=store)
+            )
 
         results = client.map_concurrent(run, orders, settings.commerce_concurrency)
     results = [_as_result(order, result) for order, result in zip(orders, results, strict=True)]
@@ -225,11 +224,12 @@ def apply_changes(plan: dict) -> dict:
     with CommerceHook().get_client() as client:
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
-            store = store_ref(settings, order.marketplace_id)
-            if store is None:
-                return ImportResult(order.amazon_order_id, "failed", reason=_unmapped(order.marketplace_id))
-            return apply_amazon_changes(
-                client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
+            return _in_store(
+                settings,
+                order,
+                lambda store: apply_amazon_changes(
+                    client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
+                ),
             )
 
         results = client.map_concurrent(run, orders, settings.commerce_concurrency)
@@ -295,8 +295,15 @@ def store_ref(settings: OrderSettings, marketplace_id: str) -> StoreRef | None:
     )
 
 
-def _unmapped(marketplace_id: str) -> str:
-    return f"marketplace {marketplace_id} has no Commerce store in amazon_order_settings (store_by_marketplace/stores)"
+def _in_store(
+    settings: OrderSettings, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
+) -> ImportResult:
+    """``action`` with the order's Commerce store view, or a failure naming the unmapped marketplace."""
+    store = store_ref(settings, order.marketplace_id)
+    if store is None:
+        reason = f"marketplace {order.marketplace_id} has no Commerce store in amazon_order_settings (store_by_marketplace/stores)"
+        return ImportResult(order.amazon_order_id, "failed", reason=reason)
+    return action(store)
 
 
 def _as_result(order: channel_db.ChannelOrder, result: ImportResult | BaseException) -> ImportResult:

@@ -19,10 +19,11 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from include import channel_db
 from include.paths import LOCAL_DIR, PROJECT_ROOT
+from include.report import summary_text
 from sandbox.process import start_sandbox
 
 SPAPI_PORT, COMMERCE_PORT = 8781, 8782  # as in airflow_settings.yaml
@@ -60,8 +61,12 @@ def main() -> int:
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
             run_dag("amazon_tracking_push", {})
-            report(box.commerce("GET", "/_sandbox/notifications").json(), commerce_db)
-            report_tracking(json.loads(shipped.stdout), box.spapi("GET", "/_sandbox/shipment-confirmations").json())
+            channel = create_engine(f"sqlite:///{LOCAL_DIR / 'channel.db'}")
+            report(channel, box.commerce("GET", "/_sandbox/notifications").json(), commerce_db)
+            report_tracking(
+                channel, json.loads(shipped.stdout), box.spapi("GET", "/_sandbox/shipment-confirmations").json()
+            )
+            channel.dispose()
         finally:
             box.stop()
     return 0
@@ -81,39 +86,32 @@ def run_dag(dag_id: str, conf: dict) -> None:
         sys.exit(f"demo: {dag_id} did not succeed; see {log_path}")
 
 
-def report(notifications: list[dict], commerce_db: str) -> None:
+def report(channel: Engine, notifications: list[dict], commerce_db: str) -> None:
     """A readable summary of both sides."""
-    channel = create_engine(f"sqlite:///{LOCAL_DIR / 'channel.db'}")
     commerce = create_engine(commerce_db)
-    counts = channel_db.outcome_counts(channel)
     kept_out = channel_db.quarantine(channel)
     with commerce.connect() as conn:
         states = Counter(dict(conn.execute(text("SELECT state, COUNT(*) FROM sales_order GROUP BY state")).all()))
         customers = conn.execute(text("SELECT COUNT(*) FROM customer_entity")).scalar()
-    print("\nChannel orders by fulfilment channel and import status")
-    for fulfilled_by, statuses in sorted(counts.items()):
-        label = {"MERCHANT": "merchant-fulfilled", "AMAZON": "fulfilled by Amazon"}[fulfilled_by]
-        print(f"  {label:20} " + ", ".join(f"{status} {n}" for status, n in sorted(statuses.items())))
+    print("\n" + summary_text(channel))
     print(f"\nCommerce orders by state: {', '.join(f'{s} {n}' for s, n in sorted(states.items())) or 'none'}")
     print(f"Commerce customers created: {customers}")
     kinds = Counter(n["type"] for n in notifications)
     about_orders = sum(n for kind, n in kinds.items() if kind != "new_account")
     print(f"Commerce e-mails about orders, invoices or shipments: {about_orders} (Amazon e-mails buyers, not Commerce)")
     print(f"Commerce welcome e-mails for new accounts: {kinds['new_account']} (Magento sends them on account creation)")
-    print(f"\nOrders kept out of Commerce: {len(kept_out)}, retried on every run (python -m include.report quarantine)")
+    print("\nWhy orders were kept out (retried on every run):")
     by_reason: dict[str, list[str]] = {}
     for order in kept_out:
         by_reason.setdefault(order.reason, []).append(order.amazon_order_id)
     for reason, ids in sorted(by_reason.items(), key=lambda item: -len(item[1])):
         more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
         print(f"  {len(ids):3} × {reason}\n        e.g. {', '.join(ids[:3])}{more}")
-    channel.dispose()
     commerce.dispose()
 
 
-def report_tracking(shipped: dict, confirmations: list[dict]) -> None:
+def report_tracking(channel: Engine, shipped: dict, confirmations: list[dict]) -> None:
     """What the tracking push did: packages per outcome, channel statuses, problems."""
-    channel = create_engine(f"sqlite:///{LOCAL_DIR / 'channel.db'}")
     pushes = channel_db.push_counts(channel)
     problems = channel_db.push_problems(channel)
     with channel.connect() as conn:
@@ -134,7 +132,6 @@ def report_tracking(shipped: dict, confirmations: list[dict]) -> None:
         print(
             f"  {problem['amazon_order_id']} package {problem['package_reference_id']}: {problem.get('status')} {problem.get('last_error') or ''}"
         )
-    channel.dispose()
 
 
 def _port_free(port: int) -> bool:
