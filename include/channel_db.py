@@ -98,18 +98,23 @@ def _dialect(conn: Connection) -> str:
 
 
 def _q(conn: Connection, name: str, *expanding: str) -> TextClause:
-    """The statement ``name`` for this connection's dialect; ``expanding`` names its list-of-strings parameters."""
+    """The statement ``name`` for this connection's dialect; ``expanding`` names its list parameters.
+
+    ``only_ids`` (the optional Amazon order id filter) may be an empty list, which needs its element type.
+    """
     statement = text(sql(name, _dialect(conn)))
     if expanding:
-        statement = statement.bindparams(*(bindparam(p, expanding=True, type_=String) for p in expanding))
+        statement = statement.bindparams(
+            *(bindparam(p, expanding=True, type_=String if p == "only_ids" else None) for p in expanding)
+        )
     return statement
 
 
 def _id_filter(only_ids: Sequence[str] | None) -> dict[str, Any]:
-    """Parameters of the optional id filter, ``AND (:all_orders = 1 OR amazon_order_id IN :ids)``."""
+    """Parameters of the optional id filter, ``AND (:all_orders = 1 OR amazon_order_id IN :only_ids)``."""
     if only_ids is None:
-        return {"all_orders": 1, "ids": []}
-    return {"all_orders": 0, "ids": sorted(set(only_ids))}
+        return {"all_orders": 1, "only_ids": []}
+    return {"all_orders": 0, "only_ids": sorted(set(only_ids))}
 
 
 def _ts_out(dialect: str, value: datetime | None) -> Any:
@@ -314,7 +319,7 @@ def orders_to_import(
     statuses = list(MFN_IMPORT_STATUSES if fulfilled_by == "MERCHANT" else AFN_IMPORT_STATUSES)
     params: dict[str, Any] = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        query = _q(conn, "orders_to_import", "statuses", "ids")
+        query = _q(conn, "orders_to_import", "statuses", "only_ids")
         return _channel_orders(conn.execute(query, {**params, **_id_filter(only_ids)}))
 
 
@@ -328,7 +333,7 @@ def order_ids_to_import(
     statuses = list(MFN_IMPORT_STATUSES if fulfilled_by == "MERCHANT" else AFN_IMPORT_STATUSES)
     params = {"fulfilled_by": fulfilled_by, "statuses": statuses, "limit": _NO_LIMIT, **_id_filter(only_ids)}
     with _tx(bind) as conn:
-        return list(conn.execute(_q(conn, "order_ids_to_import", "statuses", "ids"), params).scalars())
+        return list(conn.execute(_q(conn, "order_ids_to_import", "statuses", "only_ids"), params).scalars())
 
 
 def orders_needing_update(
@@ -346,7 +351,7 @@ def orders_needing_update(
         return []
     params: dict[str, Any] = {"fulfilled_by": channels, "limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        query = _q(conn, "orders_needing_update", "fulfilled_by", "ids")
+        query = _q(conn, "orders_needing_update", "fulfilled_by", "only_ids")
         return _channel_orders(conn.execute(query, {**params, **_id_filter(only_ids)}))
 
 
@@ -780,7 +785,7 @@ def pushes_to_send(
         return []
     params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        return _pushes(conn.execute(_q(conn, "select_pushes_to_send", "ids"), {**params, **_id_filter(only_ids)}))
+        return _pushes(conn.execute(_q(conn, "select_pushes_to_send", "only_ids"), {**params, **_id_filter(only_ids)}))
 
 
 def record_push_result(
@@ -858,7 +863,7 @@ def orders_to_complete(
         return []
     params: dict[str, Any] = {"limit": limit or _NO_LIMIT}
     with _tx(bind) as conn:
-        result = conn.execute(_q(conn, "select_orders_to_complete", "ids"), {**params, **_id_filter(only_ids)})
+        result = conn.execute(_q(conn, "select_orders_to_complete", "only_ids"), {**params, **_id_filter(only_ids)})
         return [
             OrderToComplete(row["amazon_order_id"], int(row["commerce_order_id"]), row["commerce_increment_id"])
             for row in result.mappings()

@@ -6,6 +6,6 @@ WHERE fulfilled_by = :fulfilled_by
   AND amazon_status IN :statuses
   AND import_status IN ('importable', 'failed', 'skipped')
   AND commerce_order_id IS NULL
-  AND (:all_orders = 1 OR amazon_order_id IN :ids)
+  AND (:all_orders = 1 OR amazon_order_id IN :only_ids)
 ORDER BY created_at, amazon_order_id
 LIMIT :limit
