@@ -19,10 +19,13 @@ Import state of a channel order (``import_status``):
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -30,12 +33,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, String, TextClause, bindparam, text
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from include.settings import OrderSettings
+from include.staging import ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pandas is only handed in by the caller; keep it out of DAG-parse imports
     import pandas as pd
 
+#: Column names a database message may quote (kept when masking quoted values).
+_COLUMN_NAMES = frozenset(ORDER_COLUMNS) | frozenset(ITEM_COLUMNS)
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 #: Rows per upsert statement (PostgreSQL JSON batch; the MySQL driver splits further by statement size).
 BATCH_ROWS = 1000
@@ -171,6 +180,9 @@ class StageResult:
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
 
+    def __add__(self, other: StageResult) -> StageResult:
+        return StageResult(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
 
 _TS_COLUMNS = {"created_at", "last_updated_at", "order_last_updated_at", "seen_at"}
 _MONEY_COLUMNS = {"order_total", "unit_price", "item_subtotal", "item_tax", "item_discount", "shipping_price",
@@ -246,6 +258,80 @@ def upsert_staged(
         conn.execute(_q(conn, "refresh_import_status"))
         statements += 1
     return StageResult(len(ids), new, updated, len(ids) - new - updated, len(items_df), statements)
+
+
+def upsert_staged_isolating(
+    engine: Engine, orders_df: pd.DataFrame, items_df: pd.DataFrame, *, now: datetime | None = None
+) -> tuple[StageResult, list[tuple[str, str]]]:
+    """:func:`upsert_staged`, and when the database refuses the batch's data, again order by order.
+
+    Returns what was staged and the ``(amazon_order_id, reason)`` of each order the
+    database refused on its own (the reason is the database's message with quoted
+    values masked). Errors other than refused data (connection lost, a bug in a
+    statement) are raised as they are.
+    """
+    try:
+        return upsert_staged(engine, orders_df, items_df, now=now), []
+    except (DataError, IntegrityError) as exc:
+        log.warning("the channel database refused a staging batch (%s); staging it order by order", _db_reason(exc))
+    staged = StageResult(0, 0, 0, 0, 0, 0)
+    refused: list[tuple[str, str]] = []
+    items_by_order = dict(tuple(items_df.groupby("amazon_order_id", sort=False))) if not items_df.empty else {}
+    for position in range(len(orders_df)):
+        one = orders_df.iloc[position : position + 1]
+        order_id = str(one["amazon_order_id"].iloc[0])
+        try:
+            staged += upsert_staged(engine, one, items_by_order.get(order_id, items_df.iloc[0:0]), now=now)
+        except (DataError, IntegrityError) as exc:
+            refused.append((order_id, _db_reason(exc)))
+    return staged, refused
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _db_reason(exc: DBAPIError) -> str:
+    """The database's message, first line only, every quoted value masked (it could be buyer data)."""
+    original = exc.orig
+    args = getattr(original, "args", ())
+    text = str(args[1]) if len(args) > 1 and isinstance(args[0], int) else str(original)  # PyMySQL: (code, message)
+    text = (text.strip().splitlines() or [type(original).__name__])[0]
+    return _QUOTED.sub(lambda m: m.group(0) if m.group(0)[1:-1] in _COLUMN_NAMES else "'…'", text)[:300]
+
+
+def record_rejections(
+    bind: Engine | Connection, rejected: Sequence[RejectedOrder], *, now: datetime | None = None
+) -> None:
+    """Keep each rejected landed order (one row per order id, or per raw record without a usable id)."""
+    if not rejected:
+        return
+    with _tx(bind) as conn:
+        stamp = _ts_out(_dialect(conn), now or now_utc())
+        rows = [
+            {
+                "rejection_key": f"id:{r.amazon_order_id}" if r.amazon_order_id else f"raw:{_digest(r)}",
+                "amazon_order_id": r.amazon_order_id,
+                "reason": r.reason,
+                "landing_source": r.source,
+                "now": stamp,
+            }
+            for r in rejected
+        ]
+        for row in {row["rejection_key"]: row for row in rows}.values():
+            conn.execute(_q(conn, "upsert_rejection"), row)
+
+
+def _digest(rejected: RejectedOrder) -> str:
+    return hashlib.sha256(f"{rejected.source}|{rejected.reason}".encode()).hexdigest()[:32]
+
+
+def clear_rejections(bind: Engine | Connection, staged_ids: Sequence[str]) -> None:
+    """Forget the rejections of orders that now have a valid version staged."""
+    with _tx(bind) as conn:
+        for start in range(0, len(staged_ids), BATCH_ROWS):
+            conn.execute(
+                _q(conn, "delete_resolved_rejections", "ids"), {"ids": list(staged_ids[start : start + BATCH_ROWS])}
+            )
 
 
 # ----------------------------------------------------------------------------------------------------------- import state
@@ -477,9 +563,9 @@ class QuarantinedOrder:
     """An order kept out of Commerce and why (``reason`` is readable and free of buyer data)."""
 
     amazon_order_id: str
-    marketplace_id: str
-    fulfilled_by: str
-    amazon_status: str
+    marketplace_id: str | None  # None for orders rejected at staging (import_status "rejected")
+    fulfilled_by: str | None
+    amazon_status: str | None
     import_status: str
     reason: str
     attempts: int

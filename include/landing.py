@@ -92,7 +92,9 @@ def write_pages(
         if not page:
             continue
         target = folder / f"page-{page_count:05d}.ndjson"
-        data = "".join(json.dumps(order, separators=(",", ":"), ensure_ascii=False) + "\n" for order in page).encode()
+        text = "".join(json.dumps(order, separators=(",", ":"), ensure_ascii=False) + "\n" for order in page)
+        # Unpaired surrogates (invalid text Amazon could send as JSON escapes) are written back as escapes.
+        data = text.encode("utf-8", "backslashreplace")
         with target.open("wb") as handle:
             handle.write(data)
         files.append(str(target))
@@ -109,11 +111,20 @@ def write_pages(
     )
 
 
-def read_orders(source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None) -> Iterator[dict[str, Any]]:
-    """Stream the landed orders back, one at a time, in page order.
+@dataclass(frozen=True)
+class LandedOrder:
+    """One landed order as read back, and where it is: ``<page file URI>#<line>`` (for replay)."""
+
+    order: Any
+    source: str
+
+
+def read_landed(source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None) -> Iterator[LandedOrder]:
+    """Stream the landed orders back, one at a time, in page order, each with its page file and line.
 
     ``source`` is a manifest (or its ``to_dict()``), a run folder URI (every
-    ``page-*.ndjson`` in it) or one NDJSON file URI.
+    ``page-*.ndjson`` in it) or one NDJSON file URI. A line that is not JSON comes
+    back as its text, so that validation sets it aside like any malformed order.
     """
     if isinstance(source, dict):
         source = LandingManifest.from_dict(source)
@@ -124,6 +135,15 @@ def read_orders(source: LandingManifest | dict[str, Any] | str, conn_id: str | N
         paths = sorted(root.glob(PAGE_PATTERN), key=lambda p: p.name) if root.is_dir() else [root]
     for path in paths:
         with path.open("rb") as handle:
-            for raw in handle:
+            for number, raw in enumerate(handle, start=1):
                 if raw.strip():
-                    yield json.loads(raw)
+                    try:
+                        order = json.loads(raw)
+                    except ValueError:
+                        order = raw.decode("utf-8", "replace")
+                    yield LandedOrder(order, f"{path}#{number}")
+
+
+def read_orders(source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None) -> Iterator[Any]:
+    """The landed orders alone (see :func:`read_landed`)."""
+    return (landed.order for landed in read_landed(source, conn_id))

@@ -15,12 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include import channel_db
+from include.channel_db import StageResult
 from include.hooks.channel_db import channel_engine
-from include.landing import default_landing_uri, read_orders, write_pages
-from include.mapping import MappingError, StoreRef
+from include.landing import default_landing_uri, read_landed, write_pages
+from include.mapping import StoreRef
 from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
+from include.order_validation import InvalidOrder, order_id_of, validate_order
 from include.settings import OrderSettings, load_settings
-from include.staging import StagingError, batched, flatten
+from include.staging import RejectedOrder, batched, flatten
+from include.task_failures import fail_fast_on_permanent_errors
 from include.windows import compute_window
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ GROUP_TASKS = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"
 MAX_LISTED_FAILURES = 25
 
 
+@fail_fast_on_permanent_errors
 def plan_run(params: dict | None, data_interval_start: datetime | None, data_interval_end: datetime | None) -> dict:
     """The run's plan: a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids."""
     params = dict(params or {})
@@ -59,6 +63,7 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, data_int
     return {**plan, "mode": "window", **bounds}
 
 
+@fail_fast_on_permanent_errors
 def extract(plan: dict, run_id: str | None) -> dict:
     """Page through searchOrders (or getOrder per id) into NDJSON in the landing store."""
     from include.amazon.errors import SpApiError
@@ -103,44 +108,51 @@ def extract(plan: dict, run_id: str | None) -> dict:
     return {"landing": manifest.to_dict(), "orders": manifest.orders, "not_found": not_found}
 
 
+@fail_fast_on_permanent_errors
 def stage(plan: dict, landed: dict) -> dict:
-    """Upsert the landed orders into the channel tables in batches; move the high-water mark."""
+    """Upsert the landed orders into the channel tables in batches; move the high-water mark.
+
+    Each order is validated first; a malformed one, or one the database refuses, is
+    set aside with its reason and landing page (``channel_order_rejection``) and
+    the rest of the batch goes on.
+    """
     settings = load_settings()
     engine = channel_engine()
-    totals: Counter[str] = Counter()
-    rejected: list[dict[str, str]] = []
-    for batch in batched(read_orders(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
-        orders_df, items_df = _flatten_tolerant(batch, rejected)
-        totals.update(channel_db.upsert_staged(engine, orders_df, items_df).to_dict())
+    totals = StageResult(0, 0, 0, 0, 0, 0)
+    rejected: list[RejectedOrder] = []
+    for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
+        set_aside: list[RejectedOrder] = []
+
+        def malformed(position: int, exc: InvalidOrder, batch=batch, set_aside=set_aside) -> None:
+            set_aside.append(
+                RejectedOrder(exc.amazon_order_id, f"malformed order: {exc.reason}", batch[position].source)
+            )
+
+        orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
+        staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df)
+        totals += staged
+        sources = {order_id_of(landed.order): landed.source for landed in batch}
+        set_aside += [
+            RejectedOrder(amazon_id, f"the channel database refused it: {reason}", sources.get(amazon_id))
+            for amazon_id, reason in refused
+        ]
+        refused_ids = {amazon_id for amazon_id, _ in refused}
+        channel_db.clear_rejections(engine, [i for i in orders_df["amazon_order_id"].tolist() if i not in refused_ids])
+        channel_db.record_rejections(engine, set_aside)
+        for rejection in set_aside:
+            log.warning("set aside order %s: %s", rejection.amazon_order_id or "?", rejection.reason)
+        rejected += set_aside
     if plan["mode"] == "window" and not plan["empty"]:
         channel_db.set_high_water_mark(engine, JOB, datetime.fromisoformat(plan["end"]))
-    result = {key: totals[key] for key in ("orders", "new", "updated", "unchanged", "items")}
-    result["rejected"] = rejected[:MAX_LISTED_FAILURES]
+    result = {key: getattr(totals, key) for key in ("orders", "new", "updated", "unchanged", "items")}
+    result["rejected"] = [r.to_dict() for r in rejected[:MAX_LISTED_FAILURES]]
     result["rejected_count"] = len(rejected)
     result["not_found"] = landed.get("not_found", [])
     log.info("staged %s", {k: v for k, v in result.items() if k not in ("rejected", "not_found")})
     return result
 
 
-def _flatten_tolerant(batch: list[dict], rejected: list[dict[str, str]]):
-    """Flatten a batch; a malformed order is set aside with its reason and the rest goes on."""
-    try:
-        return flatten(batch)
-    except (StagingError, MappingError):
-        good = []
-        for order in batch:
-            try:
-                flatten([order])
-            except (StagingError, MappingError) as exc:
-                rejected.append(
-                    {"amazon_order_id": str(order.get("orderId", "?")), "reason": f"malformed order: {exc}"}
-                )
-                log.warning("rejected malformed order %s: %s", order.get("orderId", "?"), exc)
-            else:
-                good.append(order)
-        return flatten(good)
-
-
+@fail_fast_on_permanent_errors
 def groups_with_work(plan: dict) -> list[str]:
     """The fulfilment groups this run must run; records why the others have nothing to do."""
     if plan["dry_run"]:
@@ -170,6 +182,7 @@ def groups_with_work(plan: dict) -> list[str]:
     return groups
 
 
+@fail_fast_on_permanent_errors
 def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
     settings = load_settings()
@@ -180,6 +193,7 @@ def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
     return list(batched(ids, settings.chunk_size))
 
 
+@fail_fast_on_permanent_errors
 def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     """Import one chunk concurrently (``commerce_concurrency``) and record every outcome."""
     from include.hooks.commerce_api import CommerceHook
@@ -194,8 +208,8 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
                 settings, order, lambda store: import_order(client, order.payload, settings=settings, store=store)
             )
 
-        results = client.map_concurrent(run, orders, settings.commerce_concurrency)
-    results = [_as_result(order, result) for order, result in zip(orders, results, strict=True)]
+        raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
+    results = [_as_result(order, result) for order, result in zip(orders, raw, strict=True)]
     with engine.begin() as conn:
         for order, result in zip(orders, results, strict=True):
             if result.ok:
@@ -204,9 +218,11 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
                     fingerprint=order.fingerprint,
                 )  # fmt: skip
         channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in results if not r.ok])
+    _fail_loudly_on_unexpected(orders, raw)
     return _tally(results)
 
 
+@fail_fast_on_permanent_errors
 def apply_changes(plan: dict) -> dict:
     """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders."""
     from include.hooks.commerce_api import CommerceHook
@@ -232,12 +248,12 @@ def apply_changes(plan: dict) -> dict:
                 ),
             )
 
-        results = client.map_concurrent(run, orders, settings.commerce_concurrency)
-        settled = client.map_concurrent(
+        raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
+        raw_settled = client.map_concurrent(
             lambda order: settle_canceled_order(client, order.payload), to_settle, settings.commerce_concurrency
         )
-    results = [_as_result(order, result) for order, result in zip(orders, results, strict=True)]
-    settled = [_as_result(order, result) for order, result in zip(to_settle, settled, strict=True)]
+    results = [_as_result(order, result) for order, result in zip(orders, raw, strict=True)]
+    settled = [_as_result(order, result) for order, result in zip(to_settle, raw_settled, strict=True)]
     with engine.begin() as conn:
         for order, result in zip(orders, results, strict=True):
             if result.ok:
@@ -256,9 +272,11 @@ def apply_changes(plan: dict) -> dict:
                 channel_db.record_cancel_settled(conn, order.amazon_order_id)
         failed = [r for r in (*results, *settled) if not r.ok]
         channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in failed])
+    _fail_loudly_on_unexpected([*orders, *to_settle], [*raw, *raw_settled])
     return _tally([*results, *settled])
 
 
+@fail_fast_on_permanent_errors
 def summarize(plan: dict, staged: dict, results: list[dict | None]) -> dict:
     """The run's counts per outcome, the orders kept out with their reasons, and the channel totals."""
     outcomes: Counter[str] = Counter()
@@ -274,6 +292,7 @@ def summarize(plan: dict, staged: dict, results: list[dict | None]) -> dict:
         "dry_run": plan["dry_run"],
         "staged": {k: staged[k] for k in ("orders", "new", "updated", "unchanged")},
         "rejected": staged["rejected"],
+        "rejected_count": staged.get("rejected_count", len(staged["rejected"])),
         "not_found": staged["not_found"],
         "outcomes": dict(sorted(outcomes.items())),
         "failures": failures[:MAX_LISTED_FAILURES],
@@ -298,7 +317,15 @@ def store_ref(settings: OrderSettings, marketplace_id: str) -> StoreRef | None:
 def _in_store(
     settings: OrderSettings, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
 ) -> ImportResult:
-    """``action`` with the order's Commerce store view, or a failure naming the unmapped marketplace."""
+    """``action`` with the order's Commerce store view, or a failure naming what is wrong with the order.
+
+    The staged payload is validated again (rows staged by an older release were not), so malformed
+    data is kept out with its reason here instead of raising inside the mapping.
+    """
+    try:
+        validate_order(order.payload)
+    except InvalidOrder as exc:
+        return ImportResult(order.amazon_order_id, "failed", reason=f"malformed order: {exc.reason}")
     store = store_ref(settings, order.marketplace_id)
     if store is None:
         reason = f"marketplace {order.marketplace_id} has no Commerce store in amazon_order_settings (store_by_marketplace/stores)"
@@ -307,10 +334,27 @@ def _in_store(
 
 
 def _as_result(order: channel_db.ChannelOrder, result: ImportResult | BaseException) -> ImportResult:
+    """An order's outcome; an exception (not a data problem: those are results) is recorded as a failure."""
     if isinstance(result, BaseException):
-        log.exception("unexpected error on order %s", order.amazon_order_id, exc_info=result)
-        return ImportResult(order.amazon_order_id, "failed", reason=f"unexpected error: {type(result).__name__}")
+        log.error("unexpected error on order %s", order.amazon_order_id, exc_info=result)
+        reason = f"unexpected error: {type(result).__name__} (a bug or an outage: see the task log)"
+        return ImportResult(order.amazon_order_id, "failed", reason=reason)
     return result
+
+
+class UnexpectedOrderErrors(RuntimeError):
+    """Orders raised errors that are not data problems; the others' outcomes are recorded, then the task fails."""
+
+
+def _fail_loudly_on_unexpected(orders: list[channel_db.ChannelOrder], raw: list[ImportResult | BaseException]) -> None:
+    """Raise once every outcome is recorded if any order raised: bugs and outages must not pass as kept-out orders."""
+    unexpected = [(o.amazon_order_id, r) for o, r in zip(orders, raw, strict=True) if isinstance(r, BaseException)]
+    if unexpected:
+        first_id, first = unexpected[0]
+        raise UnexpectedOrderErrors(
+            f"{len(unexpected)} order(s) raised unexpected errors, first {first_id}: {type(first).__name__}; "
+            "the other orders' outcomes are recorded"
+        ) from first
 
 
 def _tally(results: list[ImportResult]) -> dict:

@@ -92,7 +92,8 @@ def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
     staged = summary.get("staged") or {}
     outcomes = summary.get("outcomes") or {}
     kept = [*(summary.get("rejected") or []), *(summary.get("failures") or [])]
-    kept_out = len(summary.get("rejected") or []) + int(outcomes.get("failed", 0))
+    rejected = int(summary.get("rejected_count", len(summary.get("rejected") or [])))
+    kept_out = rejected + int(outcomes.get("failed", 0))
     headline = [
         f"{k} {outcomes[k]}" for k in ("imported", "healed", "updated", "canceled", "refunded") if outcomes.get(k)
     ]
@@ -243,8 +244,8 @@ def quarantine_table(orders: Sequence[channel_db.QuarantinedOrder], *, width: in
     rows = [
         (
             o.amazon_order_id,
-            f"{CHANNEL_LABELS.get(o.fulfilled_by, o.fulfilled_by)} {o.marketplace_id}",
-            o.amazon_status,
+            f"{CHANNEL_LABELS.get(o.fulfilled_by, o.fulfilled_by)} {o.marketplace_id}" if o.fulfilled_by else "-",
+            o.amazon_status or "-",
             "update failed" if o.import_status == "imported" else o.import_status,
             str(o.attempts),
             _fmt_ts(o.first_seen_at),

@@ -2,8 +2,9 @@
 
 One row per order (the newest version when an order appears more than once, as
 it can when it changes while a window is being paged) and one row per order
-item. The raw order JSON travels in ``payload`` so the importer maps from exactly
-what was staged. Buyer name and e-mail are stored (the channel database is the
+item. Each order is validated first (:mod:`include.order_validation`); an invalid
+one is set aside with its reason. The raw order JSON travels in ``payload`` so the
+importer maps from exactly what was staged. Buyer name and e-mail are stored (the channel database is the
 seller's own, like Amazon Sales Channel's tables); they are never logged.
 """
 
@@ -11,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from include.mapping import MappingError, buyer_email, cents, item_money
+from include.order_validation import InvalidOrder, Order, clean_text, validate_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,6 +34,9 @@ ITEM_COLUMNS = [
     "shipping_discount", "proceeds_total", "order_last_updated_at",
 ]  # fmt: skip
 
+#: Widths of the free-text display columns (the payload keeps the whole text).
+BUYER_NAME_LENGTH, TITLE_LENGTH = 255, 500
+
 #: Amazon fulfillment status -> the channel order status Amazon Sales Channel shows.
 CHANNEL_STATUS = {
     "PENDING_AVAILABILITY": "Pending",
@@ -45,19 +49,19 @@ CHANNEL_STATUS = {
 }
 
 
-class StagingError(ValueError):
-    """An order lacks a field the Orders API schema requires (orderId, createdTime, lastUpdatedTime)."""
+@dataclass(frozen=True)
+class RejectedOrder:
+    """A landed order set aside at staging, why, and where its raw version stays for replay.
 
+    ``reason`` names fields and never holds their values (they may be buyer data).
+    """
 
-def parse_amazon_time(value: Any, what: str) -> datetime:
-    """An SP-API ISO 8601 timestamp as an aware UTC datetime."""
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        raise StagingError(f"{what} is not an ISO 8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    amazon_order_id: str | None
+    reason: str
+    source: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"amazon_order_id": self.amazon_order_id or "?", "reason": self.reason, "source": self.source}
 
 
 def sync_fingerprint(order: dict[str, Any]) -> str:
@@ -68,53 +72,45 @@ def sync_fingerprint(order: dict[str, Any]) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-def _order_row(order: dict[str, Any]) -> dict[str, Any]:
-    order_id = order.get("orderId")
-    if not order_id:
-        raise StagingError("an order has no orderId")
-    for key in ("createdTime", "lastUpdatedTime"):
-        if not order.get(key):
-            raise StagingError(f"order {order_id} has no {key}")
-    fulfillment = order.get("fulfillment") or {}
-    status = fulfillment.get("fulfillmentStatus") or "UNKNOWN"
-    total = (order.get("proceeds") or {}).get("grandTotal") or {}
-    buyer = order.get("buyer") or {}
+def _order_row(order: dict[str, Any], checked: Order) -> dict[str, Any]:
+    status = checked.fulfillment.fulfillmentStatus
+    total = checked.proceeds.grandTotal if checked.proceeds else None
     return {
-        "amazon_order_id": order_id,
-        "marketplace_id": (order.get("salesChannel") or {}).get("marketplaceId") or "UNKNOWN",
-        "fulfilled_by": fulfillment.get("fulfilledBy") or "UNKNOWN",
+        "amazon_order_id": checked.orderId,
+        "marketplace_id": checked.salesChannel.marketplaceId or "UNKNOWN",
+        "fulfilled_by": checked.fulfillment.fulfilledBy,
         "amazon_status": status,
-        "channel_status": CHANNEL_STATUS.get(status, "Unknown"),
-        "created_at": parse_amazon_time(order["createdTime"], f"order {order_id} createdTime"),
-        "last_updated_at": parse_amazon_time(order["lastUpdatedTime"], f"order {order_id} lastUpdatedTime"),
-        "currency": total.get("currencyCode"),
-        "order_total": cents(Decimal(str(total["amount"]))) if total.get("amount") is not None else None,
-        "item_count": len(order.get("orderItems") or []),
-        "buyer_name": (buyer.get("buyerName") or "").strip() or None,
+        "channel_status": CHANNEL_STATUS[status],
+        "created_at": checked.createdTime,
+        "last_updated_at": checked.lastUpdatedTime,
+        "currency": total.currencyCode if total else None,
+        "order_total": cents(total.amount) if total else None,
+        "item_count": len(checked.orderItems),
+        "buyer_name": clean_text(checked.buyer.buyerName if checked.buyer else None, BUYER_NAME_LENGTH),
         "buyer_email": buyer_email(order),
         "sync_fingerprint": sync_fingerprint(order),
         "payload": json.dumps(order, separators=(",", ":"), sort_keys=True),
     }
 
 
-def _item_rows(order: dict[str, Any], last_updated_at: datetime) -> Iterator[dict[str, Any]]:
-    for item in order.get("orderItems") or []:
-        product = item.get("product") or {}
+def _item_rows(order: dict[str, Any], checked: Order) -> Iterator[dict[str, Any]]:
+    for item, checked_item in zip(order["orderItems"], checked.orderItems, strict=True):
+        product = checked_item.product
         try:
             money = item_money(item)
         except MappingError:
             money = None  # staged without amounts; the importer reports the reason
-        shipped = (item.get("fulfillment") or {}).get("quantityFulfilled") or 0
+        shipped = checked_item.fulfillment.quantityFulfilled if checked_item.fulfillment else None
         row = {
-            "amazon_order_id": order["orderId"],
-            "order_item_id": str(item.get("orderItemId")),
-            "sku": product.get("sellerSku"),
-            "asin": product.get("asin"),
-            "title": (product.get("title") or "")[:500] or None,
-            "quantity_ordered": int(item.get("quantityOrdered") or 0),
-            "quantity_shipped": int(shipped),
+            "amazon_order_id": checked.orderId,
+            "order_item_id": checked_item.orderItemId,
+            "sku": product.sellerSku,
+            "asin": product.asin,
+            "title": clean_text(product.title, TITLE_LENGTH),
+            "quantity_ordered": checked_item.quantityOrdered,
+            "quantity_shipped": shipped or 0,
             "currency": money.currency if money else None,
-            "order_last_updated_at": last_updated_at,
+            "order_last_updated_at": checked.lastUpdatedTime,
         }
         for key in ("unit_price", "item_subtotal", "item_tax", "item_discount", "shipping_price", "shipping_tax",
                     "shipping_discount", "proceeds_total"):  # fmt: skip
@@ -122,23 +118,34 @@ def _item_rows(order: dict[str, Any], last_updated_at: datetime) -> Iterator[dic
         yield row
 
 
-def flatten(orders: Iterable[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def flatten(
+    orders: Iterable[Any], *, on_invalid: Callable[[int, InvalidOrder], None] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Order and item frames (columns :data:`ORDER_COLUMNS` / :data:`ITEM_COLUMNS`) for the given orders.
 
+    Every order is checked first (:func:`include.order_validation.validate_order`).
+    An invalid one raises :class:`InvalidOrder`, or, with ``on_invalid``, is
+    handed to it with its position and left out while the others go on.
     Timestamps are timezone-aware UTC; money columns hold ``Decimal`` (or None while
     Amazon withholds prices). When an order occurs more than once, the version with
     the newest ``lastUpdatedTime`` is kept.
     """
     import pandas as pd  # imported here so that DAG files importing this module stay fast to parse
 
-    newest: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-    for order in orders:
-        row = _order_row(order)
-        seen = newest.get(row["amazon_order_id"])
-        if seen is None or row["last_updated_at"] > seen[0]["last_updated_at"]:
-            newest[row["amazon_order_id"]] = (row, order)
-    order_rows = [row for row, _ in newest.values()]
-    item_rows = [item for row, order in newest.values() for item in _item_rows(order, row["last_updated_at"])]
+    newest: dict[str, tuple[dict[str, Any], Order]] = {}
+    for position, order in enumerate(orders):
+        try:
+            checked = validate_order(order)
+        except InvalidOrder as exc:
+            if on_invalid is None:
+                raise
+            on_invalid(position, exc)
+            continue
+        seen = newest.get(checked.orderId)
+        if seen is None or checked.lastUpdatedTime > seen[1].lastUpdatedTime:
+            newest[checked.orderId] = (order, checked)
+    order_rows = [_order_row(order, checked) for order, checked in newest.values()]
+    item_rows = [item for order, checked in newest.values() for item in _item_rows(order, checked)]
     orders_df = pd.DataFrame(order_rows, columns=ORDER_COLUMNS)
     items_df = pd.DataFrame(item_rows, columns=ITEM_COLUMNS)
     for frame, columns in ((orders_df, ("created_at", "last_updated_at")), (items_df, ("order_last_updated_at",))):

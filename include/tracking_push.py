@@ -37,6 +37,7 @@ from include import channel_db
 from include.hooks.channel_db import channel_engine
 from include.settings import load_settings
 from include.staging import batched
+from include.task_failures import PermanentError, fail_fast_on_permanent_errors
 from include.tracking import (
     COMMENT_PREFIX,
     Package,
@@ -67,6 +68,7 @@ CLOSED_STATES = ("canceled", "closed")
 # ----------------------------------------------------------------------------------------------------------- plan
 
 
+@fail_fast_on_permanent_errors
 def plan_run(params: dict | None, data_interval_start: datetime | None) -> dict:
     """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids."""
     params = dict(params or {})
@@ -99,6 +101,7 @@ def plan_run(params: dict | None, data_interval_start: datetime | None) -> dict:
 # ----------------------------------------------------------------------------------------------------------- find
 
 
+@fail_fast_on_permanent_errors
 def find_packages(plan: dict) -> dict:
     """Read the plan's Commerce shipments and record one package per tracking number (nothing written on a dry run)."""
     from include.commerce.search_criteria import SearchCriteria
@@ -272,6 +275,7 @@ CONFIRM_TASK = "amazon_confirmations.confirm_packages"
 COMPLETE_TASK = "commerce_orders.complete_orders"
 
 
+@fail_fast_on_permanent_errors
 def steps_with_work(plan: dict) -> list[str]:
     """The task ids to run after finding packages: confirm when packages wait, complete when orders could close."""
     if plan["dry_run"]:
@@ -289,10 +293,11 @@ def steps_with_work(plan: dict) -> list[str]:
 # ----------------------------------------------------------------------------------------------------------- confirm
 
 
-class AmazonCredentialsError(RuntimeError):
+class AmazonCredentialsError(PermanentError):
     """Amazon rejected our credentials (401/403): every package would fail, so the task stops."""
 
 
+@fail_fast_on_permanent_errors
 def confirm_packages(plan: dict) -> dict:
     """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens."""
     import httpx
@@ -394,6 +399,7 @@ class Completion:
     invoiced: bool = False
 
 
+@fail_fast_on_permanent_errors
 def complete_orders(plan: dict) -> dict:
     """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
     from include.hooks.commerce_api import CommerceHook
@@ -479,6 +485,7 @@ def _qty(item: dict, key: str) -> float:
 # ----------------------------------------------------------------------------------------------------------- summary
 
 
+@fail_fast_on_permanent_errors
 def summarize(plan: dict, found: dict | None, confirmed: dict | None, completed: dict | None) -> dict:
     """The run in one readable dict: shipments read, packages found, confirmed, failed and refused with reasons."""
     engine = channel_engine()

@@ -131,13 +131,16 @@ def order_status(order: dict[str, Any]) -> str | None:
 def strip_unverified(order: dict[str, Any]) -> dict[str, Any]:
     """A shallow view of ``order`` without what Amazon withholds before payment verification."""
     view = {k: v for k, v in order.items() if k not in ("buyer", "recipient", "proceeds", "payment")}
-    items = []
-    for item in order.get("orderItems", []):
-        slim = {k: v for k, v in item.items() if k != "proceeds"}
-        if "product" in slim:
+    items = order.get("orderItems", [])
+    if not isinstance(items, list):  # a malformed order stored to rehearse bad records: served as stored
+        return view
+    slim_items: list[Any] = []
+    for item in items:
+        slim = {k: v for k, v in item.items() if k != "proceeds"} if isinstance(item, dict) else item
+        if isinstance(slim, dict) and isinstance(slim.get("product"), dict):
             slim["product"] = {k: v for k, v in slim["product"].items() if k != "price"}
-        items.append(slim)
-    view["orderItems"] = items
+        slim_items.append(slim)
+    view["orderItems"] = slim_items
     return view
 
 

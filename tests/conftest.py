@@ -109,13 +109,14 @@ def airflow_home() -> Path:
     return TEST_AIRFLOW_HOME
 
 
-def run_dag(dag_id: str, conf: dict | None = None, logical_date=None):
-    """Run a DAG of dags/ in-process with ``dag.test()`` (no retries, so a failure shows at once)."""
+def run_dag(dag_id: str, conf: dict | None = None, logical_date=None, *, keep_retries: bool = False):
+    """Run a DAG of dags/ in-process with ``dag.test()`` (no retries, so a failure shows at once, unless kept)."""
     from airflow.dag_processing.dagbag import DagBag
 
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag(dag_id)
     for task in dag.tasks:
-        task.retries = 0
+        if not keep_retries:
+            task.retries = 0
     kwargs = {"run_conf": conf or {}}
     if logical_date is not None:
         kwargs["logical_date"] = logical_date

@@ -445,7 +445,8 @@ def test_flatten_frames():
 
 
 def test_flatten_pending_order_without_money_and_fingerprint_rules():
-    from include.staging import StagingError, sync_fingerprint
+    from include.order_validation import InvalidOrder
+    from include.staging import sync_fingerprint
 
     pending = order(status="PENDING", pending=True)
     orders_df, items_df = flatten([pending])
@@ -457,9 +458,9 @@ def test_flatten_pending_order_without_money_and_fingerprint_rules():
     renamed = order(order_id="111-0000000-0000200", buyer_name="Ana Smith-Jones")
     assert sync_fingerprint(base) == sync_fingerprint(shipped)
     assert len({sync_fingerprint(base), sync_fingerprint(cancelled), sync_fingerprint(renamed)}) == 3
-    with pytest.raises(StagingError, match="no lastUpdatedTime"):
+    with pytest.raises(InvalidOrder, match="lastUpdatedTime: must be an ISO 8601 timestamp string"):
         flatten([{**base, "lastUpdatedTime": None}])
-    with pytest.raises(StagingError, match="no orderId"):
+    with pytest.raises(InvalidOrder, match="orderId: Field required"):
         flatten([{"createdTime": "2026-03-01T00:00:00Z"}])
 
 

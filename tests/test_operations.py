@@ -269,7 +269,9 @@ def test_a_failed_task_alerts_and_the_run_note_says_what_failed(sync_env, alerts
     [alert] = read_alerts(alerts_file)  # one failure, one alert (the DAG-level callback does not repeat it)
     assert alert["event"] == "task_failed" and alert["dag_id"] == "amazon_order_sync"
     assert alert["task_id"] == "plan_window" and alert["run_id"] == run.run_id
-    assert alert["error"].startswith("SettingsError: amazon_order_settings: invalid 'chunk_size' = 0")
+    assert alert["error"].startswith(
+        "AirflowFailException: invalid settings: amazon_order_settings: invalid 'chunk_size' = 0"
+    )
     note = run_note(run)
     assert note.startswith("**Run failed** (task failure): `plan_window`")
 

@@ -111,3 +111,17 @@ CREATE TABLE IF NOT EXISTS channel_order_completion (
     completed_at         TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_channel_order_completion_status ON channel_order_completion (status);
+
+-- Landed orders set aside at staging (malformed, or refused by this database), one row per order (or per raw
+-- record when it has no usable orderId): the reason (field names, never values), the landing page file and line
+-- holding the raw version for replay. Deleted once a valid version of the order is staged.
+CREATE TABLE IF NOT EXISTS channel_order_rejection (
+    rejection_key    VARCHAR(64)  NOT NULL PRIMARY KEY,
+    amazon_order_id  VARCHAR(50),
+    reason           TEXT         NOT NULL,
+    landing_source   TEXT,
+    times_seen       INTEGER      NOT NULL DEFAULT 1,
+    first_seen_at    TEXT         NOT NULL,
+    last_seen_at     TEXT         NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_channel_order_rejection_order ON channel_order_rejection (amazon_order_id);
