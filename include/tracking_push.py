@@ -34,6 +34,7 @@ from itertools import groupby
 from typing import Any
 
 from include import channel_db
+from include.commerce.errors import CommerceClientError
 from include.hooks.channel_db import channel_engine
 from include.settings import load_settings
 from include.staging import batched
@@ -252,8 +253,13 @@ def _item_links(
     if missing:
         fetched = client.map_concurrent(lambda o: client.get_order(o.commerce_order_id), missing, concurrency)
         for order, commerce_order in zip(missing, fetched, strict=True):
+            if isinstance(commerce_order, CommerceClientError):
+                # This order cannot be read for good (e.g. deleted in Commerce): only its packages are skipped.
+                log.warning("Commerce order %s of %s unreadable: %s", order.commerce_order_id, order.amazon_order_id,
+                            commerce_order)  # fmt: skip
+                continue
             if isinstance(commerce_order, BaseException):
-                raise commerce_order
+                raise commerce_order  # Commerce unavailable or a bug: the task fails and is retried
             skus = {row.order_item_id: row.sku for row in items[order.amazon_order_id]}
             for amazon_item, commerce_item in map_commerce_items(commerce_order.get("items") or [], skus).items():
                 learned.append((order.amazon_order_id, amazon_item, commerce_item))

@@ -207,6 +207,7 @@ def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> 
     env = SyncEnv(sandbox, channel_url, tmp_path / "landing", monkeypatch)
     env.settings()
     yield env
+    channel_engine().dispose()  # close pooled connections, so that the next test may drop its database
     channel_engine.cache_clear()
 
 
@@ -229,10 +230,10 @@ def _fresh_database(url: str) -> str:
 @pytest.fixture
 def mariadb_channel_url(mariadb_url) -> str:
     """A fresh, empty MariaDB database for one test's channel tables."""
-    return _fresh_database(mariadb_url.rsplit("/", 1)[0] + "/acs_channel_test")
+    return _fresh_database(mariadb_url.rsplit("/", 1)[0] + f"/acs_channel_test_{os.getpid()}")
 
 
 @pytest.fixture
 def postgres_channel_url(postgres_url) -> str:
     """A fresh, empty PostgreSQL database for one test's channel tables."""
-    return _fresh_database(postgres_url.rsplit("/", 1)[0] + "/acs_channel_test")
+    return _fresh_database(postgres_url.rsplit("/", 1)[0] + f"/acs_channel_test_{os.getpid()}")

@@ -234,7 +234,9 @@ def _valid(order: Any) -> bool:
     return True
 
 
-@pytest.mark.parametrize("sync_env", [None, "mariadb", "postgres"], ids=["sqlite", "mariadb", "postgres"], indirect=True)
+@pytest.mark.parametrize(
+    "sync_env", [None, "mariadb", "postgres"], ids=["sqlite", "mariadb", "postgres"], indirect=True
+)
 @settings(
     max_examples=20,
     deadline=None,
@@ -397,3 +399,36 @@ def test_a_permanent_spapi_error_fails_extract_on_its_first_try(sync_env, alerts
     assert alert["task_id"] == "extract_orders"
     assert "Amazon refused the request: searchOrders HTTP 400 InvalidInput" in alert["error"]
     assert "permanent, not retried" in alert["error"]
+
+
+def test_an_unreadable_commerce_order_skips_only_its_own_packages(sync_env):
+    """The tracking push: a Commerce order deleted after shipping (404) does not stop the other orders' packages."""
+    from tests.test_tracking_push import commerce_order, confirmations, push, ship, sync
+    from tests.test_tracking_push import mfn as shipped_mfn
+
+    kept, deleted = fresh_id(), fresh_id()
+    put_orders(sync_env, shipped_mfn(kept, ao.line("MUG-001")), shipped_mfn(deleted, ao.line("TEE-002")))
+    sync(sync_env)
+    from include.commerce.client import CommerceClient
+    from sandbox import credentials
+
+    with CommerceClient(sync_env.sandbox.commerce_url, username=credentials.COMMERCE_ADMIN_USER,
+                        password=credentials.COMMERCE_ADMIN_PASSWORD) as client:  # fmt: skip
+        ship(client, kept, [("ups", "UPS", "1Z999AA10000000001")])
+        ship(client, deleted, [("ups", "UPS", "1Z999AA10000000002")])
+        gone = int(commerce_order(client, deleted)["entity_id"])
+    # The item links of the deleted order are unknown, so the push must read the order, which is gone.
+    with sync_env.engine.begin() as conn:
+        conn.execute(text("UPDATE channel_order_item SET commerce_order_item_id = NULL WHERE amazon_order_id = :id"),
+                     {"id": deleted})  # fmt: skip
+    engine = create_engine(sync_env.sandbox.commerce_db)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM sales_order WHERE entity_id = :id"), {"id": gone})
+    engine.dispose()
+
+    summary, states = push(sync_env, shipments_since=ao.iso(NOW - timedelta(hours=4)))
+    assert states["amazon_confirmations.confirm_packages"] == "success"
+    assert [c["orderId"] for c in confirmations(sync_env)] == [kept]
+    with sync_env.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT amazon_order_id, status FROM channel_shipment_push")).all())
+    assert rows == {kept: "confirmed", deleted: "skipped"}
