@@ -22,7 +22,7 @@ import pytest
 from sandbox import credentials
 from tests.conftest import Sandbox, start_sandbox
 
-SPEC_FILE = "commerce/magento-2.4-admin-rest-subset.json"
+SPEC_FILE = "commerce/magento-2.4.5-admin-rest.json"
 TOKEN = credentials.COMMERCE_INTEGRATION_TOKEN
 SIGN_IN_INCORRECT = (
     "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later."
