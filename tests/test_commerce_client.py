@@ -465,6 +465,37 @@ def test_write_recovers_from_fault_without_duplicates(sandbox, name, kind):
     run_write_under_fault(sandbox, name, kind)
 
 
+def test_lost_partial_invoices_and_refunds_resolve_to_each_new_documents_id(sandbox, client):
+    """Lost responses on the second invoice and refund of an order: the look-up tells the new document from the
+    ones before it; the order the caller passes spares the invoice listing while nothing is invoiced."""
+    order = client.create_order(order_entity("114-LOST-DOCS", lines=(("MUG-001", 2), ("TEE-002", 1))))
+    oid = order["entity_id"]
+    mug, tee = ({"order_item_id": i["item_id"], "qty": i["qty_ordered"]} for i in order["items"])
+
+    def lost(path: str) -> None:
+        set_faults(sandbox, {"kind": "lost_response", "count": 1, "method": "POST", "path": path})
+
+    def ids(table: str) -> list[int]:
+        with _engine(sandbox.commerce_db).connect() as conn:
+            sql = f"SELECT entity_id FROM {table} WHERE order_id = :id ORDER BY entity_id"  # table: a literal below
+            return [row[0] for row in conn.execute(text(sql), {"id": oid})]
+
+    requests = client.stats.requests
+    lost("/invoice$")
+    first = client.invoice_order(oid, items=[mug], order=order)
+    assert client.stats.requests - requests == 2  # the invoice and the look-up; no listing before it
+    lost("/invoice$")
+    second = client.invoice_order(oid, items=[tee])
+    assert [first, second] == ids("sales_invoice")
+    lost("/refund$")
+    memo = client.refund_order(oid, items=[{**mug, "qty": 1}], shipping_amount=0)
+    lost("/refund$")
+    rest = client.refund_order(oid)
+    assert [memo, rest] == ids("sales_creditmemo")
+    assert order_state(sandbox, oid) == "closed"
+    assert (client.stats.ambiguous, client.stats.resolved_existing, client.stats.resent) == (4, 4, 0)
+
+
 def test_lost_response_with_failing_lookup_is_outcome_unknown_and_not_resent(sandbox, client):
     client.search_orders(None)
     set_faults(
@@ -618,7 +649,7 @@ def maria(mariadb_sandbox: Sandbox) -> Sandbox:
 
 @pytest.mark.mariadb
 @pytest.mark.parametrize("kind", FAULT_KINDS)
-@pytest.mark.parametrize("name", ["create_order", "create_customer", "invoice", "ship"])
+@pytest.mark.parametrize("name", ["create_order", "create_customer", "invoice", "ship", "refund"])
 def test_mariadb_write_recovers_from_fault_without_duplicates(maria, name, kind):
     run_write_under_fault(maria, name, kind)
 
