@@ -7,6 +7,8 @@ Invoices are captured offline (the order is paid), credit memos are offline.
 Each updates the order's quantities and totals, moves the order through
 Magento's state resolver (new -> processing -> complete/closed), appends a
 status history entry, and records the customer e-mail only when ``notify``.
+The three are read alike (:func:`get_document`, :func:`search_documents`,
+:func:`document_comments`), as their repositories' ``get``/``getList`` do.
 """
 
 from __future__ import annotations
