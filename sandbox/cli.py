@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="multiplier on the usage-plan rates in scaled mode (bursts stay as published)",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
+    endpoints = sub.add_parser(
+        "endpoints",
+        help="print the Commerce sandbox's Magento endpoints (the table in docs/commerce-sandbox.md)",
+        description="Print the Markdown table of the Magento REST routes the Commerce sandbox serves.",
+    )
+    action = endpoints.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="rewrite the table in docs/commerce-sandbox.md")
+    action.add_argument("--check", action="store_true", help="exit 1 when docs/commerce-sandbox.md is out of date")
     return parser
 
 
@@ -73,7 +81,18 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper())
+    logging.basicConfig(level=getattr(args, "log_level", "warning").upper())
     if args.command == "serve":
         asyncio.run(_serve(args))
+    elif args.command == "endpoints":
+        from sandbox.commerce.endpoints_doc import DOC_PATH, endpoint_table, sync_doc
+
+        if args.write:
+            print(f"{DOC_PATH}: {'up to date' if sync_doc(write=True) else 'rewritten'}")
+        elif args.check:
+            current = sync_doc(write=False)
+            print(f"{DOC_PATH}: {'up to date' if current else 'out of date (python -m sandbox endpoints --write)'}")
+            return 0 if current else 1
+        else:
+            print(endpoint_table())
     return 0

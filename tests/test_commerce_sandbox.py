@@ -20,9 +20,10 @@ import jsonschema
 import pytest
 
 from sandbox import credentials
+from sandbox.commerce import fields_filter
 from tests.conftest import Sandbox, start_sandbox
 
-SPEC_FILE = "commerce/magento-2.4-admin-rest-subset.json"
+SPEC_FILE = "commerce/magento-2.4.5-admin-rest.json"
 TOKEN = credentials.COMMERCE_INTEGRATION_TOKEN
 SIGN_IN_INCORRECT = (
     "The account sign-in was incorrect or your account is disabled temporarily. Please wait and try again later."
@@ -579,6 +580,240 @@ def test_shipments_search_get_and_track(sqlite_api: Api) -> None:
         "order_id": first, "parent_id": s2, "track_number": "X", "title": "UPS", "carrier_code": "ups",
         "weight": 0, "qty": 1, "description": ""}})  # fmt: skip
     assert wrong == {"message": "Could not save the shipment tracking."}
+
+    comments = api.ok("GET", "/V1/shipment/{id}/comments", id=s1)
+    assert [c["comment"] for c in comments["items"]] == ["Left at door"] and comments["total_count"] == 1
+    assert api.ok("GET", "/V1/shipment/{id}/comments", id=s2)["items"] == []
+    assert api.ok("GET", "/V1/shipment/{id}/label", id=s1) == ""  # no carrier printed a label
+    assert api.error(404, "GET", "/V1/shipment/{id}/label", id=999)
+
+
+# --- order items, invoices, credit memos --------------------------------------------------------------
+
+NO_SUCH_ENTITY = {"message": "The entity that was requested doesn't exist. Verify the entity and try again."}
+NEED_ID = {"message": "An ID is needed. Set the ID and try again."}
+
+
+def test_order_items_search_get_and_page_by_id(api: Api) -> None:
+    items = [{"sku": "MUG-001", "qty_ordered": 2, "price": 13.15}, {"sku": "TEE-002", "qty_ordered": 1, "price": 20.0}]
+    first = api.create_order(items=items)
+    second = api.create_order(ext="111-0000007-0000007", sku="MUG-001", qty=1, store="amazon_ca")
+    mugs = api.search("/V1/orders/items", criteria([("sku", "MUG-001", "eq")]))
+    assert [(i["order_id"], i["qty_ordered"], i["store_id"]) for i in mugs["items"]] == [
+        (first["entity_id"], 2, 1), (second["entity_id"], 1, 2),
+    ]  # fmt: skip
+    assert mugs["total_count"] == 2 and mugs["search_criteria"]["filter_groups"][0]["filters"][0]["field"] == "sku"
+    every = [i["item_id"] for i in first["items"] + second["items"]]
+    # paging by id, as integrators page large tables: item_id > the last one seen, ascending
+    seen, last = [], 0
+    while True:
+        page = api.search(
+            "/V1/orders/items", criteria([("item_id", last, "gt")], page_size=2, sort=[("item_id", "ASC")])
+        )
+        seen += [i["item_id"] for i in page["items"]]
+        assert page["total_count"] == len(every) - len(seen) + len(page["items"])  # counted after the id filter
+        if len(page["items"]) < 2:
+            break
+        last = page["items"][-1]["item_id"]
+    assert seen == every
+    by_order = api.search("/V1/orders/items", criteria([("order_id", first["entity_id"], "eq")]))
+    assert [i["sku"] for i in by_order["items"]] == ["MUG-001", "TEE-002"]
+
+    item = api.ok("GET", "/V1/orders/items/{id}", id=first["items"][1]["item_id"])
+    assert item == first["items"][1]
+    assert api.error(404, "GET", "/V1/orders/items/{id}", id=999_999) == NO_SUCH_ENTITY
+    assert api.error(400, "GET", "/V1/orders/items/{id}", id=0) == NEED_ID
+    assert api.error(500, "GET", "/V1/orders/items", params=criteria([("no_such_column", "1", "eq")]))
+
+
+def test_invoices_and_credit_memos_search_get_and_comments(api: Api) -> None:
+    items = [{"sku": "MUG-001", "qty_ordered": 2, "price": 10.0}, {"sku": "CAP-001", "qty_ordered": 1, "price": 15.0}]
+    order = api.create_order(items=items, shipping=5.0)
+    oid = order["entity_id"]
+    mug, cap = (i["item_id"] for i in order["items"])
+    first = _invoice(api, oid, items=[{"order_item_id": mug, "qty": 2}],
+                     comment={"comment": "First parcel paid", "is_visible_on_front": 0})  # fmt: skip
+    second = _invoice(api, oid, items=[{"order_item_id": cap, "qty": 1}])
+    other = api.create_order(ext="111-0000008-0000008", store="amazon_mx")["entity_id"]
+    third = _invoice(api, other)
+
+    found = api.search("/V1/invoices", criteria([("order_id", oid, "eq")]))
+    assert [i["entity_id"] for i in found["items"]] == [first, second] and found["total_count"] == 2
+    invoice = api.ok("GET", "/V1/invoices/{id}", id=first)
+    assert (invoice["order_id"], invoice["increment_id"], invoice["state"], invoice["total_qty"]) == (
+        oid,
+        "000000001",
+        2,
+        2,
+    )
+    assert invoice["grand_total"] == 25.0 and invoice["items"][0]["sku"] == "MUG-001"  # the first takes the shipping
+    assert invoice["comments"][0]["comment"] == "First parcel paid"
+    assert api.ok("GET", "/V1/invoices/{id}", id=third)["increment_id"] == "3000000001"
+    assert sum(i["grand_total"] for i in found["items"]) == api.order(oid)["total_invoiced"]
+    comments = api.ok("GET", "/V1/invoices/{id}/comments", id=first)
+    assert [c["comment"] for c in comments["items"]] == ["First parcel paid"]
+    assert comments["search_criteria"] == {
+        "filter_groups": [{"filters": [{"field": "parent_id", "value": str(first), "condition_type": "eq"}]}]
+    }
+    # Magento's comment list is a search: an unknown document has none, it is not a 404
+    assert api.ok("GET", "/V1/invoices/{id}/comments", id=999)["total_count"] == 0
+    assert api.error(404, "GET", "/V1/invoices/{id}", id=999) == NO_SUCH_ENTITY
+    assert api.error(400, "GET", "/V1/invoices/{id}", id=0) == NEED_ID
+    paid = api.search("/V1/invoices", criteria([("state", 2, "eq")], page_size=2, page=2, sort=[("entity_id", "ASC")]))
+    assert [i["entity_id"] for i in paid["items"]] == [third] and paid["total_count"] == 3
+
+    memo = _refund(api, oid, items=[{"order_item_id": mug, "qty": 1}], arguments={"shipping_amount": 0},
+                   comment={"comment": "One mug arrived broken", "is_visible_on_front": 0})  # fmt: skip
+    rest = _refund(api, oid)
+    memos = api.search("/V1/creditmemos", criteria([("order_id", oid, "eq")], sort=[("entity_id", "DESC")]))
+    assert [m["entity_id"] for m in memos["items"]] == [rest, memo] and memos["total_count"] == 2
+    read = api.ok("GET", "/V1/creditmemo/{id}", id=memo)
+    assert (read["order_id"], read["state"], read["grand_total"], read["increment_id"]) == (oid, 2, 10.0, "000000001")
+    assert [(i["sku"], i["qty"], i["base_price"]) for i in read["items"]] == [("MUG-001", 1, 10.0)]
+    assert sum(m["grand_total"] for m in memos["items"]) == api.order(oid)["total_refunded"] == 40.0
+    assert [c["comment"] for c in api.ok("GET", "/V1/creditmemo/{id}/comments", id=memo)["items"]] == [
+        "One mug arrived broken"
+    ]
+    assert api.error(404, "GET", "/V1/creditmemo/{id}", id=999) == NO_SUCH_ENTITY
+    assert api.error(500, "GET", "/V1/creditmemos", params=criteria([("nope", "1", "eq")]))
+    assert api.search("/V1/creditmemos", criteria([("order_id", other, "eq")]))["items"] == []
+
+
+# --- hold / unhold ------------------------------------------------------------------------------------
+
+
+def test_hold_blocks_documents_and_cancel_until_unheld(api: Api) -> None:
+    oid = api.create_order()["entity_id"]
+    assert api.ok("POST", "/V1/orders/{id}/hold", id=oid) is True
+    held = api.order(oid)
+    assert (held["state"], held["status"], held["hold_before_state"], held["hold_before_status"]) == (
+        "holded", "holded", "new", "pending",
+    )  # fmt: skip
+    assert api.error(400, "POST", "/V1/orders/{id}/hold", id=oid) == {"message": "A hold action is not available."}
+    assert _invoice(api, oid, 400)["message"] == (
+        "Invoice Document Validation Error(s):\nAn invoice cannot be created when an order has a status of holded"
+    )
+    assert _ship(api, oid, 400)["message"].endswith("A shipment cannot be created when an order has a status of holded")
+    assert _cancel(api, oid) is False
+    assert api.search("/V1/invoices", criteria([("order_id", oid, "eq")]))["total_count"] == 0
+
+    assert api.ok("POST", "/V1/orders/{id}/unhold", id=oid) is True
+    released = api.order(oid)
+    assert (released["state"], released["status"]) == ("new", "pending")
+    assert "hold_before_state" not in released and "hold_before_status" not in released
+    assert api.error(400, "POST", "/V1/orders/{id}/unhold", id=oid) == {"message": "You cannot remove the hold."}
+
+    _invoice(api, oid)
+    assert api.ok("POST", "/V1/orders/{id}/hold", id=oid) is True
+    assert _refund(api, oid, 400)["message"].endswith(
+        "A creditmemo can not be created when an order has a status of holded"
+    )
+    assert api.ok("POST", "/V1/orders/{id}/unhold", id=oid) is True
+    assert (api.order(oid)["state"], api.order(oid)["status"]) == ("processing", "processing")
+    _ship(api, oid)
+    assert api.order(oid)["state"] == "complete"
+    assert api.error(400, "POST", "/V1/orders/{id}/hold", id=oid) == {"message": "A hold action is not available."}
+    canceled = api.create_order(ext="111-0000009-0000009")["entity_id"]
+    _cancel(api, canceled)
+    assert api.error(400, "POST", "/V1/orders/{id}/hold", id=canceled)
+    assert api.error(404, "POST", "/V1/orders/{id}/hold", id=999_999) == NO_SUCH_ENTITY
+    assert api.error(401, "POST", "/V1/orders/{id}/unhold", id=oid, token=None)["parameters"] == {
+        "resources": "Magento_Sales::unhold"
+    }
+
+
+# --- stores -------------------------------------------------------------------------------------------
+
+
+def test_store_views_groups_websites_and_configs(api: Api) -> None:
+    views = api.ok("GET", "/V1/store/storeViews")
+    assert [(v["id"], v["code"], v["website_id"], v["store_group_id"]) for v in views] == [
+        (0, "admin", 0, 0), (1, "default", 1, 1), (2, "amazon_ca", 1, 1), (3, "amazon_mx", 1, 1),
+    ]  # fmt: skip
+    groups = api.ok("GET", "/V1/store/storeGroups")
+    assert [(g["id"], g["code"], g["website_id"], g["default_store_id"], g["root_category_id"]) for g in groups] == [
+        (0, "default", 0, 0, 0), (1, "main_website_store", 1, 1, 2),
+    ]  # fmt: skip
+    websites = api.ok("GET", "/V1/store/websites")
+    assert [(w["id"], w["code"], w["default_group_id"]) for w in websites] == [(0, "admin", 0), (1, "base", 1)]
+    configs = api.ok("GET", "/V1/store/storeConfigs")
+    assert [(c["code"], c["base_currency_code"], c["default_display_currency_code"], c["locale"]) for c in configs] == [
+        ("default", "USD", "USD", "en_US"), ("amazon_ca", "USD", "CAD", "en_CA"), ("amazon_mx", "USD", "MXN", "es_MX"),
+    ]  # fmt: skip
+    assert configs[0]["base_url"] == configs[0]["secure_base_url"] == api.box.commerce_url + "/"
+    assert configs[0]["base_media_url"] == api.box.commerce_url + "/media/"
+    some = api.ok("GET", "/V1/store/storeConfigs", params={"storeCodes[]": ["amazon_mx", "amazon_ca", "nowhere"]})
+    assert [c["code"] for c in some] == ["amazon_ca", "amazon_mx"]
+    assert [c["id"] for c in api.ok("GET", "/V1/store/storeConfigs", params={"storeCodes[0]": "amazon_mx"})] == [3]
+    assert api.ok("GET", "/V1/store/storeViews", store="amazon_ca") == views  # the same from any store's route
+    assert api.error(401, "GET", "/V1/store/websites", token=None)["parameters"] == {
+        "resources": "Magento_Backend::stores"
+    }
+
+
+# --- the fields filter --------------------------------------------------------------------------------
+
+
+def test_fields_filter_keeps_the_selected_keys(sqlite_api: Api) -> None:
+    api = sqlite_api
+    items = [{"sku": "MUG-001", "qty_ordered": 2, "price": 10.0}, {"sku": "CAP-001", "qty_ordered": 1, "price": 15.0}]
+    order = api.create_order(items=items)
+    oid, increment = order["entity_id"], order["increment_id"]
+
+    def raw(method: str, path: str, fields: str | None, **kwargs: Any) -> Any:
+        params = {**kwargs.pop("params", {}), **({"fields": fields} if fields is not None else {})}
+        response = api.box.commerce(method, "/rest" + path, params=params, headers={"Authorization": f"Bearer {TOKEN}"},
+                                    **kwargs)  # fmt: skip
+        return response.status_code, response.json()
+
+    assert raw("GET", "/V1/orders", "items[entity_id,increment_id],total_count") == (
+        200, {"items": [{"entity_id": oid, "increment_id": increment}], "total_count": 1},
+    )  # fmt: skip
+    nested = "items[increment_id,items[sku,qty_ordered],billing_address[city,street],payment[method]]"
+    assert raw("GET", "/V1/orders", nested)[1] == {
+        "items": [
+            {
+                "increment_id": increment,
+                "billing_address": {"city": "Seattle", "street": ["1 Test Street", "Apt 2"]},
+                "items": [{"sku": "MUG-001", "qty_ordered": 2}, {"sku": "CAP-001", "qty_ordered": 1}],
+                "payment": {"method": "checkmo"},
+            }
+        ]
+    }
+    assert raw("GET", f"/V1/orders/{oid}", "entity_id,state,no_such_key") == (200, {"entity_id": oid, "state": "new"})
+    assert raw("GET", f"/V1/orders/{oid}", "no_such_key") == (200, {})
+    assert raw("GET", "/V1/store/storeViews", "code") == (
+        200, [{"code": "admin"}, {"code": "default"}, {"code": "amazon_ca"}, {"code": "amazon_mx"}],
+    )  # fmt: skip
+    # an empty list under a nested selection becomes null (PHP's empty array), a bare one stays
+    empty = {"searchCriteria[filter_groups][0][filters][0][field]": "order_id",
+             "searchCriteria[filter_groups][0][filters][0][value]": "999"}  # fmt: skip
+    assert raw("GET", "/V1/invoices", "items[entity_id],total_count", params=empty)[1] == {
+        "items": None,
+        "total_count": 0,
+    }
+    assert raw("GET", "/V1/invoices", "items,total_count", params=empty)[1] == {"items": [], "total_count": 0}
+    # a malformed filter empties the whole answer, as Magento's parser returns nothing for it
+    for malformed in ("items[entity_id", "items.entity_id", "entity id", "entity_id;total_count"):
+        assert raw("GET", "/V1/orders", malformed) == (200, []), malformed
+    # scalar answers, empty filters and error bodies are left alone; any method's answer is filtered
+    assert raw("GET", f"/V1/orders/{oid}/statuses", "status") == (200, "pending")
+    assert raw("GET", "/V1/orders", "")[1]["total_count"] == 1
+    assert raw("GET", "/V1/orders/999", "message") == (404, NO_SUCH_ENTITY)
+    created = raw("PUT", "/V1/orders/create", "entity_id,ext_order_id", json={"entity": order_entity(ext="FIELDS-1")})
+    assert created == (200, {"entity_id": oid + 1, "ext_order_id": "FIELDS-1"})
+
+
+def test_fields_filter_parser() -> None:
+    assert fields_filter.parse("items[entity_id,items[sku]],total_count") == {
+        "items": {"entity_id": 1, "items": {"sku": 1}}, "total_count": 1,
+    }  # fmt: skip
+    assert fields_filter.parse("customer[id,email],addresses[city,region[region_code]]") == {
+        "customer": {"id": 1, "email": 1}, "addresses": {"city": 1, "region": {"region_code": 1}},
+    }  # fmt: skip
+    assert fields_filter.parse("a[b],a[c]") == {"a": {"c": 1}}  # the last selection of a field wins
+    assert fields_filter.parse("items[a") is None and fields_filter.parse("a b") is None
+    assert fields_filter.parse("é") is None  # PHP's \w is ASCII
 
 
 # --- searchCriteria -----------------------------------------------------------------------------------

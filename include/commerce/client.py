@@ -36,7 +36,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -638,14 +637,13 @@ class CommerceClient:
         notify: bool = False,
         comment: str | None = None,
         order: dict[str, Any] | None = None,
-    ) -> int | None:
+    ) -> int:
         """``POST /V1/order/{id}/invoice`` (offline unless ``capture``); returns the invoice id.
 
-        Reads the order first (unless the caller passes it as ``order``, as just
-        created or read); after a lost response, the invoice happened when
-        the order's ``qty_invoiced`` grew by the requested quantities (any growth
-        for a full invoice). Then the id is unknown (the REST subset has no
-        invoice search) and None is returned; otherwise it is sent again.
+        Lists the order's invoices first, unless the caller passes the order
+        (as just created or read) and nothing on it is invoiced yet, so there
+        are none. After a lost response, an invoice that was not there before
+        is ours and its id is returned; otherwise it is sent again.
         """
         oid = int(order_id)
         body: dict[str, Any] = {"capture": capture, "notify": notify}
@@ -654,17 +652,11 @@ class CommerceClient:
         if comment:
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
             body["appendComment"] = True
-        before = order if order is not None else self.get_order(oid)
-
-        def resolve() -> Any:
-            return None if _grew(before, self.get_order(oid), "qty_invoiced", items) else NOT_DONE
-
-        result = self._write(
-            "invoice_order",
-            lambda: self._call("POST", "/V1/order/{id}/invoice", path_params={"id": oid}, body=body, idempotent=False),
-            resolve,
+        nothing_invoiced = order is not None and not any(
+            float(i.get("qty_invoiced") or 0) for i in order.get("items") or []
         )
-        return None if result is None else int(result)
+        before = set() if nothing_invoiced else None
+        return self._create_document("invoice_order", "/V1/order/{id}/invoice", oid, body, self._invoice_ids, before)
 
     def ship_order(
         self,
@@ -699,23 +691,9 @@ class CommerceClient:
         if comment:
             body["comment"] = {"comment": comment, "is_visible_on_front": 0}
             body["appendComment"] = True
-        before = shipments_before if shipments_before is not None else self._shipment_ids(oid)
-
-        def resolve() -> Any:
-            new = self._shipment_ids(oid) - before
-            return max(new) if new else NOT_DONE
-
-        return int(
-            self._write(
-                "ship_order",
-                lambda: self._call("POST", "/V1/order/{id}/ship", path_params={"id": oid}, body=body, idempotent=False),
-                resolve,
-            )
+        return self._create_document(
+            "ship_order", "/V1/order/{id}/ship", oid, body, self._shipment_ids, shipments_before
         )
-
-    def _shipment_ids(self, order_id: int) -> set[int]:
-        criteria = SearchCriteria().where("order_id", order_id)
-        return {int(s["entity_id"]) for s in self.iter_shipments(criteria)}
 
     def refund_order(
         self,
@@ -726,14 +704,12 @@ class CommerceClient:
         shipping_amount: float | None = None,
         adjustment_positive: float | None = None,
         adjustment_negative: float | None = None,
-    ) -> int | None:
+    ) -> int:
         """``POST /V1/order/{id}/refund`` (an offline credit memo); returns the credit memo id.
 
-        Reads the order first; after a lost response, the refund happened when
-        ``qty_refunded`` grew by the requested quantities (any growth, or a
-        larger ``total_refunded``, for a full refund). Then the id is unknown
-        (no credit memo search in the subset) and None is returned; otherwise it
-        is sent again.
+        Lists the order's credit memos first; after a lost response, a credit
+        memo that was not there before is ours and its id is returned;
+        otherwise it is sent again.
         """
         oid = int(order_id)
         body: dict[str, Any] = {"notify": notify}
@@ -750,21 +726,64 @@ class CommerceClient:
         }
         if arguments:
             body["arguments"] = arguments
-        before = self.get_order(oid)
+        return self._create_document("refund_order", "/V1/order/{id}/refund", oid, body, self._creditmemo_ids, None)
+
+    def _create_document(
+        self,
+        op: str,
+        template: str,
+        order_id: int,
+        body: dict[str, Any],
+        document_ids: Callable[[int], set[int]],
+        before: set[int] | None,
+    ) -> int:
+        """Send an invoice, shipment or refund and return the new document's id.
+
+        ``document_ids(order_id)`` lists the ids of the order's documents of that kind; ``before`` is that
+        list before the write (listed now when None). After an ambiguous failure, a document that was not
+        there before is ours; none means the write did not happen and it is sent again.
+        """
+        known = document_ids(order_id) if before is None else before
+
+        def send() -> Any:
+            return self._call("POST", template, path_params={"id": order_id}, body=body, idempotent=False)
 
         def resolve() -> Any:
-            after = self.get_order(oid)
-            done = _grew(before, after, "qty_refunded", items) or (
-                not items and _num(after.get("total_refunded")) > _num(before.get("total_refunded"))
-            )
-            return None if done else NOT_DONE
+            new = document_ids(order_id) - known
+            return max(new) if new else NOT_DONE
 
-        result = self._write(
-            "refund_order",
-            lambda: self._call("POST", "/V1/order/{id}/refund", path_params={"id": oid}, body=body, idempotent=False),
-            resolve,
-        )
-        return None if result is None else int(result)
+        return int(self._write(op, send, resolve))
+
+    def _invoice_ids(self, order_id: int) -> set[int]:
+        """The order's invoices, canceled ones (state 3) left out: an invoice just created never is."""
+        return _ids(self.iter_invoices(_live_documents(order_id)))
+
+    def _shipment_ids(self, order_id: int) -> set[int]:
+        return _ids(self.iter_shipments(SearchCriteria().where("order_id", order_id)))
+
+    def _creditmemo_ids(self, order_id: int) -> set[int]:
+        """The order's credit memos, canceled ones (state 3) left out: a credit memo just created never is."""
+        return _ids(self.iter_creditmemos(_live_documents(order_id)))
+
+    # ------------------------------------------------------------------ invoices and credit memos
+
+    def search_invoices(self, criteria: SearchCriteria | None) -> dict[str, Any]:
+        """``GET /V1/invoices`` → ``{items, total_count, search_criteria}`` (retried)."""
+        return self._search("/V1/invoices", criteria)
+
+    def iter_invoices(self, criteria: SearchCriteria | None = None, page_size: int = 100) -> Iterator[dict[str, Any]]:
+        """Every invoice matching ``criteria``, page by page (see :meth:`_iterate`)."""
+        return self._iterate(self.search_invoices, criteria, page_size)
+
+    def search_creditmemos(self, criteria: SearchCriteria | None) -> dict[str, Any]:
+        """``GET /V1/creditmemos`` → ``{items, total_count, search_criteria}`` (retried)."""
+        return self._search("/V1/creditmemos", criteria)
+
+    def iter_creditmemos(
+        self, criteria: SearchCriteria | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every credit memo matching ``criteria``, page by page (see :meth:`_iterate`)."""
+        return self._iterate(self.search_creditmemos, criteria, page_size)
 
     # ------------------------------------------------------------------ shipments
 
@@ -846,28 +865,13 @@ def _decode_error(response: httpx.Response) -> Any:
         return response.text
 
 
-def _num(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value)) if value is not None else Decimal(0)
-    except ArithmeticError:
-        return Decimal(0)
+def _ids(documents: Iterable[dict[str, Any]]) -> set[int]:
+    return {int(d["entity_id"]) for d in documents}
 
 
-def _grew(before: dict[str, Any], after: dict[str, Any], column: str, items: list[dict[str, Any]] | None) -> bool:
-    """Whether the order items' ``column`` (qty_invoiced, qty_refunded...) grew between two reads.
-
-    With ``items`` every requested item must have grown by at least its qty;
-    without, any growth counts.
-    """
-    was = {int(i["item_id"]): _num(i.get(column)) for i in before.get("items") or [] if i.get("item_id") is not None}
-    now = {int(i["item_id"]): _num(i.get(column)) for i in after.get("items") or [] if i.get("item_id") is not None}
-    if items:
-        return all(
-            now.get(int(i["order_item_id"]), Decimal(0)) - was.get(int(i["order_item_id"]), Decimal(0))
-            >= _num(i["qty"])
-            for i in items
-        )
-    return any(now[k] > was.get(k, Decimal(0)) for k in now)
+def _live_documents(order_id: int) -> SearchCriteria:
+    """An order's invoices or credit memos that are not canceled (Magento's state 3 for both)."""
+    return SearchCriteria().where("order_id", order_id).where("state", 3, "neq")
 
 
 def _track_key(track: dict[str, Any]) -> tuple[str, str]:

@@ -4,7 +4,9 @@ Routes answer under ``/rest/V1/...`` (default store view), ``/rest/<store_code>/
 and ``/rest/all/V1/...``; an unknown store code is read as part of the path, so
 Magento answers "Request does not match any route." (404). Every ``/V1`` route
 but the admin token one needs ``Authorization: Bearer <token>`` with an admin
-token (4 h) or the integration token from :mod:`sandbox.credentials`.
+token (4 h) or the integration token from :mod:`sandbox.credentials`, and every
+answer goes through Magento's ``fields`` filter. :func:`magento_routes` lists
+the routes (``python -m sandbox endpoints`` renders them for docs/commerce-sandbox.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import credentials
 from sandbox.catalog import STORES
-from sandbox.commerce import customers, documents, orders, schema
+from sandbox.commerce import customers, documents, orders, schema, stores
 from sandbox.commerce.common import fmt_dt
 from sandbox.commerce.errors import (
     FAULT_BODIES,
@@ -38,6 +41,7 @@ from sandbox.commerce.errors import (
     required,
     unauthorized,
 )
+from sandbox.commerce.fields_filter import filter_response
 from sandbox.commerce.schema import Database, is_retryable
 from sandbox.commerce.search_criteria import parse
 from sandbox.faults import FaultInjector
@@ -45,6 +49,8 @@ from sandbox.faults import FaultInjector
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_TTL_S = 4 * 3600
+#: The OpenAPI extension on each Magento route naming the ACL resource it needs.
+ACL_EXTRA = "x-magento-acl"
 _STORE_PATH = re.compile(r"^/rest/([^/]+)/(V1/.*)$")
 
 #: code -> the store context a route runs in (``all`` is Magento's admin scope).
@@ -150,7 +156,8 @@ def create_app(db_url: str) -> FaultInjector:
         return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
 
     def route(method: str, path: str, resource: str | None, handler: Callable[..., Any], body: bool = False) -> None:
-        """Register ``/rest/V1<path>``; ``handler(params, body, query, store)`` runs in a worker thread."""
+        """Register ``/rest/V1<path>`` guarded by the ACL ``resource``; ``handler(params, body, query, store)`` runs
+        in a worker thread (``store`` is the route's store context plus the request's ``base_url``)."""
 
         async def endpoint(request: Request) -> JSONResponse:
             if resource is not None:
@@ -159,7 +166,7 @@ def create_app(db_url: str) -> FaultInjector:
                 if scheme.lower() != "bearer" or not tokens.valid(token.strip(), clock()):
                     raise unauthorized(resource)
             payload = await _json_body(request) if body else {}
-            store = STORE_CONTEXT[request.scope.get("commerce_store", "default")]
+            store = {**STORE_CONTEXT[request.scope.get("commerce_store", "default")], "base_url": str(request.base_url)}
             query = list(request.query_params.multi_items())
             try:
                 result = await run_in_threadpool(handler, dict(request.path_params), payload, query, store)
@@ -168,10 +175,13 @@ def create_app(db_url: str) -> FaultInjector:
             except Exception:  # Magento's production mode: a report id, details only in the log
                 log.exception("commerce sandbox: unexpected error on %s %s", method, path)
                 raise internal_error() from None
-            return JSONResponse(result)
+            return JSONResponse(filter_response(result, query))
 
         endpoint.__name__ = f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"
-        api.add_api_route("/rest/V1" + path, endpoint, methods=[method], summary=f"{method} /V1{path}")
+        api.add_api_route(
+            "/rest/V1" + path, endpoint, methods=[method], summary=f"{method} /V1{path}",
+            openapi_extra={ACL_EXTRA: resource or "anonymous"},
+        )  # fmt: skip
 
     # --- authentication ---------------------------------------------------------------------------
 
@@ -206,16 +216,20 @@ def create_app(db_url: str) -> FaultInjector:
     )  # fmt: skip
     route("GET", "/customers/{customerId}", customer_resource, lambda p, b, q, s: read(customers.get, p["customerId"]))
 
-    # --- orders -----------------------------------------------------------------------------------
+    # --- orders and order items (``/orders/items`` before ``/orders/{id}``, which would take "items" as an id) ---
 
     view = "Magento_Sales::actions_view"
     route("GET", "/orders", view, lambda p, b, q, s: read(orders.search, parse(q)))
+    route("GET", "/orders/items", view, lambda p, b, q, s: read(orders.search_items, parse(q)))
+    route("GET", "/orders/items/{id}", view, lambda p, b, q, s: read(orders.get_item, p["id"]))
     route(
         "PUT", "/orders/create", "Magento_Sales::create",
         lambda p, b, q, s: read(orders.get, transact(orders.create, b, s)), body=True,
     )  # fmt: skip
     route("GET", "/orders/{id}", view, lambda p, b, q, s: read(orders.get, p["id"]))
     route("POST", "/orders/{id}/cancel", "Magento_Sales::cancel", lambda p, b, q, s: transact(orders.cancel, p["id"]))
+    route("POST", "/orders/{id}/hold", "Magento_Sales::hold", lambda p, b, q, s: transact(orders.hold, p["id"]))
+    route("POST", "/orders/{id}/unhold", "Magento_Sales::unhold", lambda p, b, q, s: transact(orders.unhold, p["id"]))
     route("GET", "/orders/{id}/comments", view, lambda p, b, q, s: read(orders.comments, p["id"]))
     route(
         "POST", "/orders/{id}/comments", "Magento_Sales::comment",
@@ -237,12 +251,33 @@ def create_app(db_url: str) -> FaultInjector:
         "POST", "/order/{orderId}/refund", "Magento_Sales::sales_creditmemo",
         lambda p, b, q, s: transact(documents.refund, p["orderId"], b), body=True,
     )  # fmt: skip
+    for kind, plural, single, resource in (
+        ("invoice", "/invoices", "/invoices/{id}", "Magento_Sales::sales_invoice"),
+        ("shipment", "/shipments", "/shipment/{id}", "Magento_Sales::shipment"),
+        ("creditmemo", "/creditmemos", "/creditmemo/{id}", "Magento_Sales::sales_creditmemo"),
+    ):
+        route("GET", plural, resource, lambda p, b, q, s, k=kind: read(documents.search_documents, k, parse(q)))
+        route("GET", single, resource, lambda p, b, q, s, k=kind: read(documents.get_document, k, p["id"]))
+        route(
+            "GET", single + "/comments", resource,
+            lambda p, b, q, s, k=kind: read(documents.document_comments, k, p["id"]),
+        )  # fmt: skip
     shipment_resource = "Magento_Sales::shipment"
-    route("GET", "/shipments", shipment_resource, lambda p, b, q, s: read(documents.search_shipments, parse(q)))
-    route("GET", "/shipment/{id}", shipment_resource, lambda p, b, q, s: read(documents.get_shipment, p["id"]))
+    route("GET", "/shipment/{id}/label", shipment_resource, lambda p, b, q, s: read(documents.shipment_label, p["id"]))
     route(
         "POST", "/shipment/track", shipment_resource,
         lambda p, b, q, s: read(documents.get_track, transact(documents.add_track, b)), body=True,
+    )  # fmt: skip
+
+    # --- stores -----------------------------------------------------------------------------------
+
+    stores_resource = "Magento_Backend::stores"
+    route("GET", "/store/storeViews", stores_resource, lambda p, b, q, s: read(stores.store_views))
+    route("GET", "/store/storeGroups", stores_resource, lambda p, b, q, s: read(stores.store_groups))
+    route("GET", "/store/websites", stores_resource, lambda p, b, q, s: read(stores.websites))
+    route(
+        "GET", "/store/storeConfigs", stores_resource,
+        lambda p, b, q, s: read(stores.store_configs, stores.store_codes(q), s["base_url"]),
     )  # fmt: skip
 
     # --- /_sandbox admin API ----------------------------------------------------------------------
@@ -319,6 +354,19 @@ def create_app(db_url: str) -> FaultInjector:
         return {"now": fmt_dt(db.now()), "offset_s": db.clock_offset}
 
     return injector
+
+
+def magento_routes(app: Any) -> list[tuple[str, str, str]]:
+    """``(method, "/V1/...", ACL resource)`` of every Magento REST route of a Commerce sandbox app, in match order."""
+    api = app
+    while not isinstance(api, FastAPI):  # unwrap the fault injector and the store-code router
+        api = api.app
+    return [
+        (method, route.path.removeprefix("/rest"), route.openapi_extra[ACL_EXTRA])
+        for route in api.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/rest/V1/")
+        for method in sorted(route.methods)
+    ]
 
 
 def _upsert_products(conn: Any, now: Any, products: list[dict[str, Any]]) -> dict[str, Any]:

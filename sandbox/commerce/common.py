@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +153,22 @@ def get_row(conn: Connection, table: Table, key: str, value: Any, lock: bool = F
     if row is None:
         raise not_found()
     return row
+
+
+def load_one(conn: Connection, table: Table, entity_id: Any,
+             load: Callable[[Connection, list[RowMapping]], list[dict[str, Any]]]) -> dict[str, Any]:  # fmt: skip
+    """A sales repository's ``get($id)``: 400 for id 0 (Magento's "An ID is needed"), 404 when absent."""
+    try:
+        key = int(entity_id)
+    except (TypeError, ValueError):
+        raise not_found() from None
+    if key == 0:
+        raise bad_request("An ID is needed. Set the ID and try again.")
+    primary_key = next(iter(table.primary_key.columns))
+    row = conn.execute(select(table).where(primary_key == key)).mappings().first()
+    if row is None:
+        raise not_found()
+    return load(conn, [row])[0]
 
 
 def record_email(conn: Connection, now: datetime, kind: str, email: str | None, store_id: int | None,

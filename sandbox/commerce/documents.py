@@ -7,14 +7,17 @@ Invoices are captured offline (the order is paid), credit memos are offline.
 Each updates the order's quantities and totals, moves the order through
 Magento's state resolver (new -> processing -> complete/closed), appends a
 status history entry, and records the customer e-mail only when ``notify``.
+The three are read alike (:func:`get_document`, :func:`search_documents`,
+:func:`document_comments`), as their repositories' ``get``/``getList`` do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from sandbox.commerce import schema
@@ -23,6 +26,7 @@ from sandbox.commerce.common import (
     array,
     fmt_price,
     get_row,
+    load_one,
     money,
     next_increment_id,
     obj,
@@ -33,7 +37,7 @@ from sandbox.commerce.common import (
     to_int,
     to_str,
 )
-from sandbox.commerce.errors import bad_request, internal_error, not_found, required
+from sandbox.commerce.errors import bad_request, required
 from sandbox.commerce.orders import (
     can_creditmemo,
     can_invoice,
@@ -44,9 +48,8 @@ from sandbox.commerce.orders import (
     qty_to_ship,
     resolve_state,
     set_state,
-    to_int_or_none,
 )
-from sandbox.commerce.search_criteria import Fields, SearchCriteria, run_search
+from sandbox.commerce.search_criteria import SearchCriteria, flat_fields, parent_criteria, run_search
 
 _O = schema.sales_order
 _I = schema.sales_order_item
@@ -55,9 +58,9 @@ _S = schema.sales_shipment
 _SI = schema.sales_shipment_item
 _ST = schema.sales_shipment_track
 _SC = schema.sales_shipment_comment
+_IN, _II, _IC = schema.sales_invoice, schema.sales_invoice_item, schema.sales_invoice_comment
+_CM, _CI, _CC = schema.sales_creditmemo, schema.sales_creditmemo_item, schema.sales_creditmemo_comment
 EPS = 1e-6
-
-SHIPMENT_FIELDS = Fields(columns=dict(_S.c.items()), unknown=lambda name: internal_error())
 
 
 def _requested(raw: Any) -> dict[int, float]:
@@ -98,6 +101,7 @@ def _line(item: dict[str, Any], qty: float, rate: float) -> dict[str, Any]:
     """One document line: row total, tax and discount of ``qty`` units, in order and base currency."""
     return {
         "item": item, "qty": qty,
+        "base_price": _base_price(item, rate),
         "row_total": money(item.get("price")) * qty, "base_row_total": _base_price(item, rate) * qty,
         "tax": _share(item, "tax_amount", qty), "base_tax": _base_share(item, "tax_amount", qty, rate),
         "discount": _share(item, "discount_amount", qty), "base_discount": _base_share(item, "discount_amount", qty, rate),
@@ -190,7 +194,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
 
     increment_id = next_increment_id(conn, "invoice", order["store_id"] or 1)
     invoice_id = conn.execute(
-        insert(schema.sales_invoice), dict(
+        insert(_IN), dict(
             store_id=order["store_id"], order_id=order["entity_id"], increment_id=increment_id, state=2,
             total_qty=sum(qtys.values()), can_void_flag=0, email_sent=1 if notify else None, send_email=int(notify),
             billing_address_id=order.get("billing_address_id"), shipping_address_id=order.get("shipping_address_id"),
@@ -200,7 +204,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
     ).inserted_primary_key[0]  # fmt: skip
     for line in lines:
         item = line["item"]
-        _insert_document_item(conn, schema.sales_invoice_item, invoice_id, line)
+        _insert_document_item(conn, _II, invoice_id, line)
         conn.execute(
             update(_I)
             .where(_I.c.item_id == item["item_id"])
@@ -215,7 +219,7 @@ def invoice(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any]
                 updated_at=now,
             )
         )
-    _comment(conn, schema.sales_invoice_comment, invoice_id, body, notify, now)
+    _comment(conn, _IC, invoice_id, body, notify, now)
 
     grand, base_grand = totals["grand_total"], totals["base_grand_total"]
     paid, base_paid = money(order.get("total_paid")) + grand, money(order.get("base_total_paid")) + base_grand
@@ -431,7 +435,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
 
     increment_id = next_increment_id(conn, "creditmemo", order["store_id"] or 1)
     memo_id = conn.execute(
-        insert(schema.sales_creditmemo), dict(
+        insert(_CM), dict(
             store_id=order["store_id"], order_id=order["entity_id"], increment_id=increment_id, state=2,
             email_sent=1 if notify else None, send_email=int(notify), billing_address_id=order.get("billing_address_id"),
             shipping_address_id=order.get("shipping_address_id"), order_currency_code=currency,
@@ -440,7 +444,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
     ).inserted_primary_key[0]  # fmt: skip
     for line in lines:
         item = line["item"]
-        _insert_document_item(conn, schema.sales_creditmemo_item, memo_id, line)
+        _insert_document_item(conn, _CI, memo_id, line)
         conn.execute(
             update(_I)
             .where(_I.c.item_id == item["item_id"])
@@ -455,7 +459,7 @@ def refund(conn: Connection, now: datetime, order_id: Any, body: dict[str, Any])
                 updated_at=now,
             )
         )
-    _comment(conn, schema.sales_creditmemo_comment, memo_id, body, notify, now)
+    _comment(conn, _CC, memo_id, body, notify, now)
 
     def plus(key: str, amount: float) -> float:
         return round(money(order.get(key)) + amount, 4)
@@ -505,42 +509,87 @@ def track_out(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _comment_out(row: dict[str, Any]) -> dict[str, Any]:
+def comment_out(row: dict[str, Any]) -> dict[str, Any]:
+    """An invoice, shipment or credit-memo comment (the schema requires the text and the notified flag)."""
     out = shape(row)
     out.setdefault("comment", "")
     out.setdefault("is_customer_notified", 0)
     return out
 
 
-def load_shipments(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ids = [r["entity_id"] for r in rows]
-    children: dict[str, dict[int, list]] = {name: {i: [] for i in ids} for name in ("items", "tracks", "comments")}
-    if ids:
-        for name, table in (("items", _SI), ("tracks", _ST), ("comments", _SC)):
-            for r in conn.execute(
-                select(table).where(table.c.parent_id.in_(ids)).order_by(table.c.entity_id)
-            ).mappings():
-                children[name][r["parent_id"]].append(dict(r))
-    out = []
-    for r in rows:
-        shipment = shape(r, skip=("send_email",))
-        shipment["items"] = [shape(i) for i in children["items"][r["entity_id"]]]
-        shipment["tracks"] = [track_out(t) for t in children["tracks"][r["entity_id"]]]
-        shipment["comments"] = [_comment_out(c) for c in children["comments"][r["entity_id"]]]
-        shipment["packages"] = []
-        out.append(shipment)
+def _memo_item_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A credit-memo line; the schema requires ``base_cost``, which the sandbox's catalogue has not, so 0."""
+    out = shape(row)
+    out.setdefault("base_cost", 0)
     return out
 
 
-def get_shipment(conn: Connection, shipment_id: Any) -> dict[str, Any]:
-    row = conn.execute(select(_S).where(_S.c.entity_id == to_int_or_none(shipment_id))).mappings().first()
-    if row is None:
-        raise not_found()
-    return load_shipments(conn, [row])[0]
+Shaper = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def search_shipments(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
-    return run_search(conn, _S, SHIPMENT_FIELDS, criteria, load_shipments)
+def _loader(children: dict[str, tuple[Table, Shaper]], **constant: Any) -> Callable[[Connection, list], list]:
+    """Loads document rows with their child rows (items, comments, tracks) in one query per child table."""
+
+    def load(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ids = [r["entity_id"] for r in rows]
+        found: dict[str, dict[int, list]] = {name: {i: [] for i in ids} for name in children}
+        if ids:
+            for name, (table, _) in children.items():
+                query = select(table).where(table.c.parent_id.in_(ids)).order_by(table.c.entity_id)
+                for child in conn.execute(query).mappings():
+                    found[name][child["parent_id"]].append(dict(child))
+        out = []
+        for r in rows:
+            document = shape(r, skip=("send_email",))
+            for name, (_, shaper) in children.items():
+                document[name] = [shaper(c) for c in found[name][r["entity_id"]]]
+            out.append({**document, **constant})
+        return out
+
+    return load
+
+
+load_shipments = _loader({"items": (_SI, shape), "tracks": (_ST, track_out), "comments": (_SC, comment_out)},
+                         packages=[])  # fmt: skip
+load_invoices = _loader({"items": (_II, shape), "comments": (_IC, comment_out)})
+load_creditmemos = _loader({"items": (_CI, _memo_item_out), "comments": (_CC, comment_out)})
+
+#: name -> (header table, loader, comment table) of each sales document the API reads.
+DOCUMENTS: dict[str, tuple[Table, Callable[[Connection, list], list], Table]] = {
+    "shipment": (_S, load_shipments, _SC),
+    "invoice": (_IN, load_invoices, _IC),
+    "creditmemo": (_CM, load_creditmemos, _CC),
+}
+_FIELDS = {name: flat_fields(table) for name, (table, _, _) in DOCUMENTS.items()}
+_COMMENT_FIELDS = {name: flat_fields(comments) for name, (_, _, comments) in DOCUMENTS.items()}
+
+
+def get_document(conn: Connection, kind: str, document_id: Any) -> dict[str, Any]:
+    """``GET /V1/shipment/{id}``, ``/V1/invoices/{id}``, ``/V1/creditmemo/{id}``: the repository's ``get``."""
+    table, load, _ = DOCUMENTS[kind]
+    return load_one(conn, table, document_id, load)
+
+
+def search_documents(conn: Connection, kind: str, criteria: SearchCriteria) -> dict[str, Any]:
+    """``GET /V1/shipments``, ``/V1/invoices``, ``/V1/creditmemos``: searchCriteria over the document's table."""
+    table, load, _ = DOCUMENTS[kind]
+    return run_search(conn, table, _FIELDS[kind], criteria, load)
+
+
+def document_comments(conn: Connection, kind: str, document_id: Any) -> dict[str, Any]:
+    """``GET /V1/<document>/{id}/comments``: the comment search Magento's ``getCommentsList`` runs (no 404)."""
+    _, _, table = DOCUMENTS[kind]
+    return run_search(conn, table, _COMMENT_FIELDS[kind], parent_criteria(document_id), _load_comments)
+
+
+def _load_comments(_conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [comment_out(dict(r)) for r in rows]
+
+
+def shipment_label(conn: Connection, shipment_id: Any) -> str:
+    """``GET /V1/shipment/{id}/label``: the stored label; the sandbox's carriers print none, so ""."""
+    get_document(conn, "shipment", shipment_id)
+    return ""
 
 
 def add_track(conn: Connection, now: datetime, body: dict[str, Any]) -> int:
@@ -581,7 +630,7 @@ def _insert_document_item(conn: Connection, table: Any, parent_id: int, line: di
     conn.execute(
         insert(table), dict(
             parent_id=parent_id, order_item_id=item["item_id"], product_id=item.get("product_id"), sku=item["sku"],
-            name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=item.get("base_price"),
+            name=item.get("name"), qty=line["qty"], price=item.get("price"), base_price=line["base_price"],
             row_total=line["row_total"], base_row_total=line["base_row_total"], tax_amount=line["tax"],
             base_tax_amount=line["base_tax"], discount_amount=line["discount"], base_discount_amount=line["base_discount"],
         )

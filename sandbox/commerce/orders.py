@@ -1,4 +1,4 @@
-"""Orders: create, get, search, cancel, comments, statuses, and Magento's order state rules.
+"""Orders: create, get, search, cancel, hold/unhold, comments, statuses, order items, and Magento's state rules.
 
 ``PUT /V1/orders/create`` behaves like ``OrderRepository::save`` for a new
 order: it stores what it is given (no total is recalculated), requires items
@@ -28,6 +28,7 @@ from sandbox.commerce.common import (
     add_history,
     array,
     get_row,
+    load_one,
     money,
     next_increment_id,
     obj,
@@ -41,13 +42,8 @@ from sandbox.commerce.common import (
     to_int,
     to_str,
 )
-from sandbox.commerce.errors import PRODUCT_MISSING, MagentoError, bad_request, internal_error, not_found, required
-from sandbox.commerce.search_criteria import (
-    Fields,
-    SearchCriteria,
-    parse_datetime,
-    run_search,
-)
+from sandbox.commerce.errors import PRODUCT_MISSING, MagentoError, bad_request, not_found, required
+from sandbox.commerce.search_criteria import SearchCriteria, flat_fields, parse_datetime, run_search
 
 _O = schema.sales_order
 _I = schema.sales_order_item
@@ -55,7 +51,8 @@ _ADDR = schema.sales_order_address
 _PAY = schema.sales_order_payment
 _H = schema.sales_order_status_history
 
-FIELDS = Fields(columns=dict(_O.c.items()), unknown=lambda name: internal_error())
+FIELDS = flat_fields(_O)
+ITEM_FIELDS = flat_fields(_I)
 DUPLICATE = "Unique constraint violation found"
 _CURRENCY_BY_STORE = {store_id: currency for store_id, _, currency in STORES.values()}
 #: Magento's order address validator: keys that must be present (value may be empty).
@@ -463,14 +460,28 @@ def load_orders(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, 
 
 
 def get(conn: Connection, order_id: Any) -> dict[str, Any]:
-    row = conn.execute(select(_O).where(_O.c.entity_id == to_int_or_none(order_id))).mappings().first()
-    if row is None:
-        raise not_found()
-    return load_orders(conn, [row])[0]
+    """``GET /V1/orders/{id}``."""
+    return load_one(conn, _O, order_id, load_orders)
 
 
 def search(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
+    """``GET /V1/orders``."""
     return run_search(conn, _O, FIELDS, criteria, load_orders)
+
+
+def load_items(_conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order items as ``OrderItemRepository`` outputs them."""
+    return [_item_out(dict(r)) for r in rows]
+
+
+def get_item(conn: Connection, item_id: Any) -> dict[str, Any]:
+    """``GET /V1/orders/items/{id}``."""
+    return load_one(conn, _I, item_id, load_items)
+
+
+def search_items(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
+    """``GET /V1/orders/items``: searchCriteria over ``sales_order_item`` (``item_id`` breaks ties)."""
+    return run_search(conn, _I, ITEM_FIELDS, criteria, load_items)
 
 
 # --- management: cancel, comments, status -------------------------------------------------------------
@@ -520,6 +531,34 @@ def cancel(conn: Connection, now: datetime, order_id: Any) -> bool:
             .values(amount_canceled=grand - paid, base_amount_canceled=base_grand - base_paid)
         )
     add_history(conn, now, order["entity_id"], "", status, False)
+    return True
+
+
+def hold(conn: Connection, now: datetime, order_id: Any) -> bool:
+    """``OrderManagement::hold``: remembers state and status, then ``holded``; refused where ``canHold()`` is false."""
+    order, _ = load_for_update(conn, order_id)
+    if order["state"] in ("canceled", "payment_review", "complete", "closed", "holded"):
+        raise bad_request("A hold action is not available.")
+    set_state(conn, now, order, "holded", {"hold_before_state": order["state"], "hold_before_status": order["status"]})
+    return True
+
+
+def unhold(conn: Connection, now: datetime, order_id: Any) -> bool:
+    """``OrderManagement::unhold``: back to the state and status the order had before the hold."""
+    order, _ = load_for_update(conn, order_id)
+    if order["state"] != "holded":
+        raise bad_request("You cannot remove the hold.")
+    conn.execute(
+        update(_O)
+        .where(_O.c.entity_id == order["entity_id"])
+        .values(
+            state=order["hold_before_state"],
+            status=order["hold_before_status"],
+            hold_before_state=None,
+            hold_before_status=None,
+            updated_at=now,
+        )
+    )
     return True
 
 

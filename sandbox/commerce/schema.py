@@ -80,6 +80,17 @@ store_website = Table(
     Column("is_default", SmallInteger, nullable=False, default=0),
 )
 
+store_group = Table(
+    "store_group",
+    metadata,
+    Column("group_id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("website_id", SmallInteger, ForeignKey("store_website.website_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("root_category_id", Integer, nullable=False, default=0),
+    Column("default_store_id", SmallInteger, nullable=False, default=0),
+    Column("code", String(32), unique=True),
+)
+
 store = Table(
     "store",
     metadata,
@@ -399,7 +410,7 @@ sandbox_notification = Table(
 )
 
 #: Tables emptied by a reset (everything except stores).
-DATA_TABLES = [t for t in metadata.sorted_tables if t.name not in ("store", "store_website")]
+DATA_TABLES = [t for t in metadata.sorted_tables if t.name not in ("store", "store_group", "store_website")]
 
 
 def increment_prefix(store_id: int) -> str:
@@ -523,22 +534,37 @@ def _make_engine(url: str) -> Engine:
 
 
 def _seed_stores(conn: Connection) -> None:
-    if conn.execute(text("SELECT COUNT(*) FROM store")).scalar():
-        return
-    websites = [{"website_id": 0, "code": "admin", "name": "Admin", "default_group_id": 0, "is_default": 0}]
-    websites += [
-        {"website_id": w, "code": "base" if w == 1 else f"website_{w}", "name": "Main Website" if w == 1 else f"Website {w}",
-         "default_group_id": w, "is_default": int(w == 1)}
-        for w in sorted({website for _, website, _ in STORES.values()})
-    ]  # fmt: skip
-    conn.execute(insert(store_website), websites)
-    stores = [{"store_id": 0, "code": "admin", "website_id": 0, "group_id": 0, "name": "Admin", "sort_order": 0}]
-    stores += [
-        {"store_id": sid, "code": code, "website_id": wid, "group_id": wid,
-         "name": "Default Store View" if code == "default" else code.replace("_", " ").title(), "sort_order": sid}
-        for code, (sid, wid, _) in STORES.items()
-    ]  # fmt: skip
-    conn.execute(insert(store), stores)
+    """Magento's admin website, group and store (id 0) plus the websites, groups and store views of :data:`STORES`.
+
+    Each table is filled only while empty (a database made before ``store_group`` existed gets its groups).
+    """
+    website_ids = sorted({website for _, website, _ in STORES.values()})
+    if not conn.execute(text("SELECT COUNT(*) FROM store_website")).scalar():
+        websites = [{"website_id": 0, "code": "admin", "name": "Admin", "default_group_id": 0, "is_default": 0}]
+        websites += [
+            {"website_id": w, "code": "base" if w == 1 else f"website_{w}",
+             "name": "Main Website" if w == 1 else f"Website {w}", "default_group_id": w, "is_default": int(w == 1)}
+            for w in website_ids
+        ]  # fmt: skip
+        conn.execute(insert(store_website), websites)
+    if not conn.execute(text("SELECT COUNT(*) FROM store_group")).scalar():
+        groups = [{"group_id": 0, "website_id": 0, "name": "Default", "root_category_id": 0, "default_store_id": 0,
+                   "code": "default"}]  # fmt: skip
+        groups += [
+            {"group_id": w, "website_id": w, "name": "Main Website Store" if w == 1 else f"Website {w} Store",
+             "root_category_id": 2, "code": "main_website_store" if w == 1 else f"website_{w}_store",
+             "default_store_id": min(sid for sid, wid, _ in STORES.values() if wid == w)}
+            for w in website_ids
+        ]  # fmt: skip
+        conn.execute(insert(store_group), groups)
+    if not conn.execute(text("SELECT COUNT(*) FROM store")).scalar():
+        stores = [{"store_id": 0, "code": "admin", "website_id": 0, "group_id": 0, "name": "Admin", "sort_order": 0}]
+        stores += [
+            {"store_id": sid, "code": code, "website_id": wid, "group_id": wid,
+             "name": "Default Store View" if code == "default" else code.replace("_", " ").title(), "sort_order": sid}
+            for code, (sid, wid, _) in STORES.items()
+        ]  # fmt: skip
+        conn.execute(insert(store), stores)
 
 
 def _seed_products(conn: Connection, now: datetime) -> None:

@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from sandbox.commerce.errors import MagentoError, bad_request
+from sandbox.commerce.errors import MagentoError, bad_request, internal_error
 
 _KEY = re.compile(r"^searchCriteria((?:\[[^\[\]]*\])+)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
@@ -238,6 +238,19 @@ class Fields:
             raise self.unknown(name) from None
 
 
+def flat_fields(table: Table, hidden: tuple[str, ...] = ()) -> Fields:
+    """Every column of a flat table (sales documents, order items); an unknown field is a SQL error (500)."""
+    return Fields(
+        columns={name: col for name, col in table.c.items() if name not in hidden},
+        unknown=lambda name: internal_error(),
+    )
+
+
+def parent_criteria(parent_id: Any) -> SearchCriteria:
+    """What Magento's ``get*CommentsList($id)`` services build: ``parent_id eq <id>``."""
+    return SearchCriteria(filter_groups=[[Filter("parent_id", str(parent_id))]])
+
+
 def where_clause(criteria: SearchCriteria, fields: Fields) -> ColumnElement | None:
     groups = [or_(*(_condition(fields.column(f.field), f) for f in group)) for group in criteria.filter_groups]
     return and_(*groups) if groups else None
@@ -260,13 +273,14 @@ def limit_offset(criteria: SearchCriteria) -> tuple[int | None, int]:
 def run_search(
     conn: Connection, table: Table, fields: Fields, criteria: SearchCriteria, load: Callable[[Connection, list], list]
 ) -> dict[str, Any]:
-    """A Magento search result for ``table``: filtered, sorted (entity_id breaks ties), paged, counted, loaded."""
+    """A Magento search result for ``table``: filtered, sorted (the primary key breaks ties), paged, counted, loaded."""
     where = where_clause(criteria, fields)
     stmt, count = select(table), select(func.count()).select_from(table)
     if where is not None:
         stmt, count = stmt.where(where), count.where(where)
     limit, offset = limit_offset(criteria)
-    stmt = stmt.order_by(*order_by(criteria, fields, table.c.entity_id)).offset(offset)
+    key = next(iter(table.primary_key.columns))
+    stmt = stmt.order_by(*order_by(criteria, fields, key)).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = conn.execute(stmt).mappings().all()
