@@ -10,9 +10,11 @@ seller's own, like Amazon Sales Channel's tables); they are never logged.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -118,6 +120,23 @@ def _item_rows(order: dict[str, Any], checked: Order) -> Iterator[dict[str, Any]
         yield row
 
 
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a batch is validated and flattened.
+
+    Validation allocates many small objects, none in reference cycles; with a batch of
+    parsed orders alive, the collector would rescan all of it over and over (about half
+    the time of a batch). Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def flatten(
     orders: Iterable[Any], *, on_invalid: Callable[[int, InvalidOrder], None] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -133,19 +152,20 @@ def flatten(
     import pandas as pd  # imported here so that DAG files importing this module stay fast to parse
 
     newest: dict[str, tuple[dict[str, Any], Order]] = {}
-    for position, order in enumerate(orders):
-        try:
-            checked = validate_order(order)
-        except InvalidOrder as exc:
-            if on_invalid is None:
-                raise
-            on_invalid(position, exc)
-            continue
-        seen = newest.get(checked.orderId)
-        if seen is None or checked.lastUpdatedTime > seen[1].lastUpdatedTime:
-            newest[checked.orderId] = (order, checked)
-    order_rows = [_order_row(order, checked) for order, checked in newest.values()]
-    item_rows = [item for order, checked in newest.values() for item in _item_rows(order, checked)]
+    with _without_cyclic_gc():
+        for position, order in enumerate(orders):
+            try:
+                checked = validate_order(order)
+            except InvalidOrder as exc:
+                if on_invalid is None:
+                    raise
+                on_invalid(position, exc)
+                continue
+            seen = newest.get(checked.orderId)
+            if seen is None or checked.lastUpdatedTime > seen[1].lastUpdatedTime:
+                newest[checked.orderId] = (order, checked)
+        order_rows = [_order_row(order, checked) for order, checked in newest.values()]
+        item_rows = [item for order, checked in newest.values() for item in _item_rows(order, checked)]
     orders_df = pd.DataFrame(order_rows, columns=ORDER_COLUMNS)
     items_df = pd.DataFrame(item_rows, columns=ITEM_COLUMNS)
     for frame, columns in ((orders_df, ("created_at", "last_updated_at")), (items_df, ("order_last_updated_at",))):
