@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 
 import pytest
 
@@ -14,9 +12,7 @@ from include.amazon.rate_limit import (
     RatePacer,
     TokenBucket,
     UsagePlan,
-    backoff_delay,
     parse_rate_limit,
-    parse_retry_after,
 )
 
 
@@ -199,18 +195,3 @@ def test_pacer_is_thread_safe_and_never_exceeds_the_bucket():
         assert i + 1 <= burst + (t - started) * rate + 1.0
 
 
-def test_backoff_is_exponential_with_jitter_and_capped():
-    assert [backoff_delay(a, base=1.0, cap=30, rand=lambda: 1.0) for a in range(6)] == [1, 2, 4, 8, 16, 30]
-    assert [backoff_delay(a, base=1.0, cap=30, rand=lambda: 0.0) for a in range(3)] == [0.5, 1, 2]
-    delays = {backoff_delay(3, base=1.0) for _ in range(50)}
-    assert len(delays) > 1 and all(4 <= d <= 8 for d in delays)
-
-
-def test_retry_after_seconds_and_http_date():
-    assert parse_retry_after("3") == 3.0
-    assert parse_retry_after("0.5") == 0.5
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    assert 25 <= parse_retry_after(format_datetime(later, usegmt=True)) <= 31
-    assert parse_retry_after(format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True)) == 0.0

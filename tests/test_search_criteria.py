@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import parse_qsl
@@ -10,7 +9,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from include.commerce.client import backoff_delay, retry_after_seconds
 from include.commerce.errors import (
     CommerceAuthError,
     CommerceClientError,
@@ -182,21 +180,3 @@ def test_error_lists_and_foreign_error_bodies():
     assert CommerceError.from_response(502, None).message == "Commerce answered HTTP 502"
 
 
-# ---------------------------------------------------------------- backoff
-
-
-def test_backoff_grows_exponentially_with_jitter_and_a_cap():
-    rng = random.Random(1)
-    for attempt, nominal in [(1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0)]:
-        delays = [backoff_delay(attempt, 0.5, rng=rng) for _ in range(200)]
-        assert all(nominal / 2 <= d <= nominal for d in delays)
-        assert max(delays) - min(delays) > nominal / 4  # jittered, not constant
-    assert all(15 <= backoff_delay(20, 0.5, cap=30, rng=rng) <= 30 for _ in range(50))
-    assert backoff_delay(1, 0) == 0 and backoff_delay(0, 1) == 0
-
-
-def test_retry_after_header():
-    assert retry_after_seconds("2") == 2.0
-    assert retry_after_seconds("999") == 30.0
-    assert retry_after_seconds("Wed, 21 Oct 2026 07:28:00 GMT") is None
-    assert retry_after_seconds(None) is None

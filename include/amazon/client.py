@@ -34,7 +34,8 @@ from urllib.parse import quote
 import httpx
 
 from include.amazon.errors import SpApiError
-from include.amazon.rate_limit import RATE_LIMIT_HEADER, RatePacer, backoff_delay, parse_retry_after
+from include.amazon.rate_limit import RATE_LIMIT_HEADER, RatePacer
+from include.http_retry import backoff_delay, retry_after_seconds
 
 __all__ = ["SpApiClient", "SpApiError", "ClientStats", "format_timestamp"]
 
@@ -357,10 +358,11 @@ class SpApiClient:
                 setattr(self.stats, name, getattr(self.stats, name) + value)
 
     def _backoff(self, attempt: int, retry_after: str | None = None) -> float:
-        hinted = parse_retry_after(retry_after)
+        """The delay before retry ``attempt + 1`` (``attempt`` counts the retries made so far)."""
+        hinted = retry_after_seconds(retry_after, cap=_MAX_RETRY_AFTER_S)
         if hinted is not None:
-            return min(hinted, _MAX_RETRY_AFTER_S)
-        return backoff_delay(attempt, base=self._backoff_base, cap=self._backoff_cap)
+            return hinted
+        return backoff_delay(attempt + 1, base=self._backoff_base, cap=self._backoff_cap)
 
     def _call(
         self,

@@ -23,12 +23,10 @@ The header carries only the rate; bursts come from the configured plans.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
 RATE_LIMIT_HEADER = "x-amzn-RateLimit-Limit"
 
@@ -186,36 +184,3 @@ class RatePacer:
                 return None
             bucket.refill(now)
             return bucket.tokens
-
-
-def backoff_delay(
-    attempt: int,
-    *,
-    base: float = 0.5,
-    cap: float = 30.0,
-    rand: Callable[[], float] = random.random,
-) -> float:
-    """Exponential backoff with equal jitter: a delay in ``[d/2, d]`` with ``d = min(cap, base * 2**attempt)``.
-
-    ``attempt`` counts from 0 (the delay before the first retry).
-    """
-    ceiling = min(cap, base * (2 ** max(attempt, 0)))
-    return ceiling / 2 + rand() * ceiling / 2
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None or moment.tzinfo is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))

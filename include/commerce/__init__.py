@@ -1,6 +1,6 @@
 """Adobe Commerce (Magento 2.4) admin REST client: searchCriteria builder, client, errors."""
 
-from include.commerce.client import ClientStats, CommerceClient, backoff_delay
+from include.commerce.client import ClientStats, CommerceClient
 from include.commerce.errors import (
     CommerceAuthError,
     CommerceClientError,
@@ -23,6 +23,5 @@ __all__ = [
     "CommerceUnavailable",
     "Filter",
     "SearchCriteria",
-    "backoff_delay",
     "format_magento_message",
 ]

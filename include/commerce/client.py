@@ -49,6 +49,7 @@ from include.commerce.errors import (
     CommerceUnavailable,
 )
 from include.commerce.search_criteria import SearchCriteria
+from include.http_retry import backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +62,6 @@ ADMIN_TOKEN_PATH = "/V1/integration/admin/token"
 #: Magento's admin tokens live 4 h by default; renew a little earlier instead of waiting for the 401.
 ADMIN_TOKEN_MAX_AGE_S = 3.5 * 3600
 MAX_BACKOFF_S = 30.0
-
-
-def backoff_delay(attempt: int, base: float, *, cap: float = MAX_BACKOFF_S, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry number ``attempt`` (1-based): ``base * 2**(attempt-1)``, capped, with jitter.
-
-    "Equal jitter": a uniformly random value in ``[d/2, d]`` so concurrent
-    clients spread out while each still waits at least half the nominal delay.
-    """
-    if attempt < 1 or base <= 0:
-        return 0.0
-    nominal = min(cap, base * 2 ** (attempt - 1))
-    return (rng or random).uniform(nominal / 2, nominal)
-
-
-def retry_after_seconds(value: str | None, *, cap: float = MAX_BACKOFF_S) -> float | None:
-    """A ``Retry-After`` header given in seconds (HTTP dates are ignored), capped."""
-    if not value:
-        return None
-    try:
-        return max(0.0, min(cap, float(value)))
-    except ValueError:
-        return None
 
 
 @dataclass
@@ -304,7 +283,7 @@ class CommerceClient:
                 if status != 429 and not idempotent:
                     raise _Ambiguous(error, settle=False)
                 failure = error
-                wait_hint = retry_after_seconds(response.headers.get("retry-after"))
+                wait_hint = retry_after_seconds(response.headers.get("retry-after"), cap=MAX_BACKOFF_S)
             failures += 1
             if failures > self.max_retries:
                 if isinstance(failure, CommerceError):
@@ -321,7 +300,7 @@ class CommerceClient:
                     method=method,
                     path=template,
                 ) from failure
-            delay = max(backoff_delay(failures, self.backoff, rng=self._rng), wait_hint or 0.0)
+            delay = max(backoff_delay(failures, base=self.backoff, cap=MAX_BACKOFF_S, rng=self._rng), wait_hint or 0.0)
             log.warning(
                 "commerce %s %s failed (%s); retry %d/%d in %.2fs",
                 method,
@@ -384,7 +363,7 @@ class CommerceClient:
                 if attempt == self.max_retries:
                     break
                 self._count("resent")
-                delay = backoff_delay(attempt + 1, self.backoff, rng=self._rng)
+                delay = backoff_delay(attempt + 1, base=self.backoff, cap=MAX_BACKOFF_S, rng=self._rng)
                 log.warning("commerce %s: it did not take effect; sending again in %.2fs", op, delay)
                 time.sleep(delay)
         cause = ambiguous.cause if ambiguous is not None else None
