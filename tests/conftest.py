@@ -320,8 +320,11 @@ def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., Airf
         stack = AirflowStack(home, env)
         started.append(stack)
         stack.cli("db", "migrate")
-        stack.cli("pools", "set", "amazon_sp_api", "1", "Serialises SP-API quota users")
-        stack.cli("pools", "set", "commerce_api", "1", "Serialises Commerce writers")
+        # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
+        subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "scripts" / "load_airflow_settings.py"), str(PROJECT_ROOT / "airflow_settings.yaml")],
+            env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
+        )  # fmt: skip
         stack.start_all()
         return stack
 

@@ -88,6 +88,15 @@ def params_of(fields: list[dict], dag) -> dict[str, dict]:
     return shown
 
 
+def api_up(ui: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{ui}/api/v2/monitor/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def listening_sockets(stack) -> list[tuple[str, str, int]]:
     """(process, address, port) of every listening TCP socket of the stack's processes and their children."""
     import psutil
@@ -108,17 +117,16 @@ def test_trigger_forms_a_refused_order_id_and_a_sync_that_changed_nothing(browse
     from airflow.dag_processing.dagbag import DagBag
 
     dags = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).dags
-    stack = airflow_stack(ACS_SYNC_DEADLINE_MINUTES="60")
+    # Both DAGs unpaused as soon as parsed: the scheduler starts each one's latest scheduled run at once.
+    stack = airflow_stack(ACS_SYNC_DEADLINE_MINUTES="60", AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="False")
     ui = stack.env["AIRFLOW__API__BASE_URL"]
     stack.wait_for(
         "both DAGs serialised",
         lambda: len(stack.query("SELECT dag_id FROM serialized_dag WHERE dag_id IN (:a, :b)", a=SYNC, b=PUSH)) == 2,
         START_TIMEOUT_S,
     )
-    for dag_id in (SYNC, PUSH):
-        stack.cli("dags", "unpause", dag_id)  # the scheduler starts each one's latest scheduled run at once
+    stack.wait_for("the API server", lambda: api_up(ui), START_TIMEOUT_S)
     passwords = stack.home / "simple_auth_manager_passwords.json.generated"  # written by the API server
-    stack.wait_for("the API server's admin password", passwords.is_file, START_TIMEOUT_S)
     login = {"ui": ui, "user": "admin", "password": json.loads(passwords.read_text())["admin"]}
 
     seen = in_browser(browser, "forms", **login, dags=[SYNC, PUSH], sync=SYNC, malformed=["113-1234567-1234567", "113-123"])
