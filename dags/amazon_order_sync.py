@@ -17,17 +17,24 @@ Nothing here ever e-mails the buyer from Commerce: Amazon does that.
 
 **Window**: the data interval, reaching back by the configured overlap and to the
 last high-water mark (so a run after an outage covers the gap), clamped to
-now − 2 min. **Manual runs**: set `window_start`/`window_end`, or list
-`amazon_order_ids` to re-sync just those orders; `dry_run` extracts and stages
-without writing to Commerce. Orders that cannot be imported keep a readable
-reason in the channel tables and are retried on every run
-(`python -m include.report quarantine`).
+now − 2 min. **Single runs** (Trigger → Single Run): set `window_start`/`window_end`,
+or list `amazon_order_ids` to re-sync just those orders; `dry_run` extracts and
+stages without writing to Commerce. **Backfills** (Trigger → Backfill) make one run
+per 15-minute interval lying within the range (a range ending 21:00 ends with the
+run 20:45–21:00); their runs ignore the window and order-id params and honour
+`dry_run`. Orders that cannot be imported keep a readable reason in the channel
+tables and are retried on every run (`python -m include.report quarantine`).
+
+**Tracking push**: `announce_changes` updates the asset `amazon_orders_synced`,
+which starts `amazon_tracking_push`, only when the run imported or updated
+merchant-fulfilled orders; otherwise it shows as *skipped* and no push starts.
 
 **Run report**: every finished run gets a note (open it from the run's header)
-with its counts per outcome and the orders kept out with their reasons.
-**Alerts**: a failed task, a timed-out run or a run past its deadline
-(`ACS_SYNC_DEADLINE_MINUTES`) is logged to `$AIRFLOW_HOME/logs/alerts.jsonl`
-and e-mailed when the `alerts_smtp` connection exists.
+with its counts, the orders kept out from this run's orders with their reasons,
+and how many are still kept out overall, linked to the complete lists (the
+`summarize` task's XCom). **Alerts**: a failed task, a timed-out run or a run past
+its deadline (`ACS_SYNC_DEADLINE_MINUTES`) is logged to
+`$AIRFLOW_HOME/logs/alerts.jsonl` and e-mailed when the `alerts_smtp` connection exists.
 
 Settings: Variable `amazon_order_settings`. Connections: `amazon_sp_api`,
 `commerce_api`, `channel_db`. Pool: `amazon_sp_api`.
@@ -38,23 +45,29 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
-from airflow.sdk import CronDataIntervalTimetable, TriggerRule, dag, task, task_group
+from airflow.sdk import TriggerRule, dag, task, task_group
 
 from include import order_sync
 from include.alerts import OpsNotifier, run_deadline
 from include.assets import ORDERS_SYNCED
 from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
 from include.paths import INCLUDE_DIR
+from include.timetables import IntervalsWithinRange
 
-RESULT_TASKS = [
-    "merchant_fulfilled.import_orders",
-    "merchant_fulfilled.apply_amazon_changes",
-    "fulfilled_by_amazon.import_orders",
-]
+#: The tasks whose results summarize counts, per fulfilment channel.
+RESULT_TASKS = {
+    "MERCHANT": ["merchant_fulfilled.import_orders", "merchant_fulfilled.apply_amazon_changes"],
+    "AMAZON": ["fulfilled_by_amazon.import_orders"],
+}
 
 
 @dag(
-    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
+    description=(
+        "Amazon orders into Adobe Commerce every 15 minutes (SP-API → channel DB → Commerce customers and orders); "
+        "starts amazon_tracking_push when merchant-fulfilled orders were imported or updated."
+    ),
+    # Data intervals of 15 minutes; a backfill's runs lie within its range (include/timetables.py).
+    schedule=IntervalsWithinRange("*/15 * * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -71,16 +84,15 @@ RESULT_TASKS = [
     params={
         "window_start": timestamp_param(
             "Window start (UTC)",
-            "Manual runs: extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
-            "Leave empty to use the schedule's window.",
+            "Extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
+            "Empty: the schedule's window.",
         ),
         "window_end": timestamp_param(
             "Window end (UTC)",
-            "Manual runs: up to this time (clamped to now − 2 minutes). Empty means 'up to now'.",
+            "Up to this time (clamped to now − 2 minutes). Empty: up to now.",
         ),
         "amazon_order_ids": amazon_order_ids_param(
-            "Re-sync just these orders (one per line, e.g. 113-1234567-1234567), fetched with getOrder. "
-            "Overrides the window.",
+            "Re-sync just these orders, fetched with getOrder; overrides the window.",
         ),
         "dry_run": dry_run_param(
             "Extract and stage only: write nothing to Commerce.",
@@ -89,9 +101,9 @@ RESULT_TASKS = [
 )
 def amazon_order_sync():
     @task
-    def plan_window(params=None, data_interval_start=None, data_interval_end=None) -> dict:
-        """Work out which Amazon orders this run looks at."""
-        return order_sync.plan_run(params, data_interval_start, data_interval_end)
+    def plan_window(params=None, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
+        """Work out which Amazon orders this run looks at (a backfill run: its own interval, whatever the params)."""
+        return order_sync.plan_run(params, data_interval_start, data_interval_end, dag_run.run_type)
 
     @task(pool="amazon_sp_api")
     def extract_orders(plan: dict, run_id=None) -> dict:
@@ -164,13 +176,20 @@ def amazon_order_sync():
             trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         )
 
-    @task(outlets=[ORDERS_SYNCED], trigger_rule=TriggerRule.NONE_FAILED)
-    def summarize(plan: dict, staged: dict, ti=None, outlet_events=None) -> dict:
-        """Counts per outcome for this run; also published on the `amazon_orders_synced` asset."""
-        results = ti.xcom_pull(task_ids=RESULT_TASKS)
-        summary = order_sync.summarize(plan, staged, [r for r in results if isinstance(r, dict)])
-        outlet_events[ORDERS_SYNCED].extra = summary
-        return summary
+    @task(trigger_rule=TriggerRule.NONE_FAILED)
+    def summarize(plan: dict, staged: dict, ti=None) -> dict:
+        """Counts per outcome for this run; the orders kept out, this run's and earlier runs' (the run note's lists)."""
+        results = {
+            channel: [r for r in ti.xcom_pull(task_ids=task_ids) or [] if isinstance(r, dict)]
+            for channel, task_ids in RESULT_TASKS.items()
+        }
+        return order_sync.summarize(plan, staged, results)
+
+    @task(outlets=[ORDERS_SYNCED])
+    def announce_changes(summary: dict, outlet_events=None) -> None:
+        """Start the tracking push (asset `amazon_orders_synced`) only when merchant-fulfilled orders were
+        imported or updated; skipped otherwise, and then no push starts."""
+        outlet_events[ORDERS_SYNCED].extra = order_sync.announce(summary)
 
     plan = plan_window()
     staged = stage_orders(plan, extract_orders(plan))
@@ -180,7 +199,9 @@ def amazon_order_sync():
     paths >> [mfn, fba]
     checks = data_quality()
     [mfn, fba] >> checks
-    checks >> summarize(plan, staged)
+    summary = summarize(plan, staged)
+    checks >> summary
+    announce_changes(summary)
 
 
 amazon_order_sync()

@@ -5,8 +5,10 @@ The last step of the merchant-fulfilled workflow: when the warehouse ships an
 Amazon order in Commerce and enters a tracking number, Amazon must learn it,
 and both sides must end in the right state.
 
-Runs after every `amazon_order_sync` (on its `amazon_orders_synced` asset) and
-at least every 30 minutes, so shipments entered while no sync ran still go out.
+Runs every 30 minutes, and after each `amazon_order_sync` run that imported or
+updated merchant-fulfilled orders (its `amazon_orders_synced` asset), so
+shipments entered while no sync changed anything still go out within 30 minutes.
+(The DAG list shows only the asset as its schedule; the timer is in the description.)
 
 * **commerce_shipments** — Commerce shipments updated since this job's own
   high-water mark (minus the overlap) that belong to imported
@@ -26,10 +28,11 @@ at least every 30 minutes, so shipments entered while no sync ran still go out.
   complete (shipped and invoiced) and gets a status-history comment that
   tracking went to Amazon. Commerce never e-mails the buyer: Amazon does.
 
-**Manual runs**: `shipments_since`/`shipments_until` re-read a window,
-`amazon_order_ids` re-push chosen orders (all their shipments), `dry_run` shows
-what would be sent without writing anything. Re-running any window sends
-nothing twice.
+**Single runs** (Trigger → Single Run): `shipments_since`/`shipments_until`
+re-read a window, `amazon_order_ids` re-push chosen orders (all their shipments),
+`dry_run` shows what would be sent without writing anything. Backfill runs
+ignore the window and order-id params (each reads from the push's high-water
+mark) and honour `dry_run`. Re-running any window sends nothing twice.
 
 Connections: `commerce_api`, `amazon_sp_api`, `channel_db`. Pool:
 `amazon_sp_api`. Settings: Variable `amazon_order_settings` (`overlap_minutes`,
@@ -49,6 +52,10 @@ from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_def
 
 
 @dag(
+    description=(
+        "Commerce tracking numbers → Amazon confirmShipment: every 30 minutes, and after each amazon_order_sync "
+        "that imported or updated merchant-fulfilled orders (asset amazon_orders_synced)."
+    ),
     schedule=AssetOrTimeSchedule(
         timetable=CronDataIntervalTimetable("*/30 * * * *", timezone="UTC"), assets=[ORDERS_SYNCED]
     ),
@@ -64,16 +71,16 @@ from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_def
     params={
         "shipments_since": timestamp_param(
             "Shipments updated since (UTC)",
-            "Manual runs: read Commerce shipments created or updated at or after this time, "
-            "e.g. 2026-11-25T00:00:00Z. Empty: since the last run (high-water mark minus the overlap).",
+            "Read Commerce shipments created or updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
+            "Empty: since the last run (high-water mark minus the overlap).",
         ),
         "shipments_until": timestamp_param(
             "Shipments updated until (UTC)",
-            "Manual runs: up to this time (needs 'Shipments updated since'). Empty means now.",
+            "Up to this time (needs 'Shipments updated since'). Empty: up to now.",
         ),
         "amazon_order_ids": amazon_order_ids_param(
-            "Push just these orders (one per line, e.g. 113-1234567-1234567): all their Commerce "
-            "shipments, whenever created. Confirmed packages are not sent again.",
+            "Push just these orders: all their Commerce shipments, whenever created. "
+            "Confirmed packages are not sent again.",
         ),
         "dry_run": dry_run_param(
             "Read Commerce and build the packages, but send nothing to Amazon and write nothing "
@@ -83,9 +90,9 @@ from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_def
 )
 def amazon_tracking_push():
     @task
-    def plan_shipments(params=None, data_interval_start=None) -> dict:
+    def plan_shipments(params=None, data_interval_start=None, dag_run=None) -> dict:
         """Work out which Commerce shipments this run reads (window or chosen orders)."""
-        return tracking_push.plan_run(params, data_interval_start)
+        return tracking_push.plan_run(params, data_interval_start, dag_run.run_type)
 
     @task_group
     def commerce_shipments(plan: dict):

@@ -45,11 +45,15 @@ _SECRET = re.compile(r"(?i)(token|password|secret|authorization)([\"']?\s*[:=]\s
 def run_deadline(env_var: str = DEADLINE_ENV) -> DeadlineAlert | None:
     """The DAG's Deadline Alert: the run must finish ``$ACS_SYNC_DEADLINE_MINUTES`` after it was queued.
 
-    Off unless the variable is set (``scripts/airflow-ui`` sets 45; set it where your
+    Off unless the variable is set (``scripts/airflow-ui`` sets 60; set it where your
     scheduler runs): in Airflow 3.3.2, ``dag.test()`` — and so ``airflow dags test`` —
     fails at the end of a successful run of a DAG that has a deadline (it looks the
     alerts up by id in its in-memory copy of the DAG). The scheduler is not affected.
     Fractions are allowed (tests use a few seconds).
+
+    The UI shows the interval rounded ("Must complete within an hour of queue time" for
+    anything from 45 to 89 minutes), followed by the alert's name, so the name carries
+    the exact figure: pick whole hours or up to 44 minutes and both agree.
     """
     minutes = float(os.environ.get(env_var) or 0)
     if minutes <= 0:
@@ -58,8 +62,13 @@ def run_deadline(env_var: str = DEADLINE_ENV) -> DeadlineAlert | None:
         reference=DeadlineReference.DAGRUN_QUEUED_AT,
         interval=timedelta(minutes=minutes),
         callback=AsyncCallback(OpsNotifier),
-        name="run_finished_in_time",
+        name=deadline_name(minutes),
     )
+
+
+def deadline_name(minutes: float) -> str:
+    """The Deadline Alert's name, shown in the UI after Airflow's rounded interval: the exact configured figure."""
+    return f"{minutes:g} min after queued, {DEADLINE_ENV}"
 
 
 def alerts_file() -> Path:

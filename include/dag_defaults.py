@@ -1,8 +1,16 @@
 """What this project's DAGs share: task defaults (owner, retries with exponential backoff, a timeout,
-alerts) and the manual-run params both DAGs offer in the trigger form."""
+alerts) and the manual-run params both DAGs offer in the trigger form.
+
+The trigger form (Airflow 3.3) marks a param required ("*") whenever its schema's
+``type`` does not admit ``null``, whatever its default; every param here is
+optional, so every type admits ``null``.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +18,11 @@ from airflow.sdk import Param
 
 from include.alerts import OpsNotifier
 
+log = logging.getLogger(__name__)
+
 OWNER = "commerce-ops"
+#: The DAGs that take these params (the trigger-form error plugin only rewrites their errors).
+DAG_IDS = ("amazon_order_sync", "amazon_tracking_push")
 
 
 def task_defaults(*, execution_timeout: timedelta) -> dict[str, Any]:
@@ -26,23 +38,71 @@ def task_defaults(*, execution_timeout: timedelta) -> dict[str, Any]:
     }
 
 
-#: An Amazon order id (3-7-7 digits), as the trigger form validates it.
-AMAZON_ORDER_ID = r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$"
+#: An Amazon order id (3-7-7 digits), as the trigger form validates each line: blank lines and spaces
+#: around an id are allowed (a pasted list often ends with a newline) and dropped by :func:`order_ids`.
+AMAZON_ORDER_ID = r"^\s*([0-9]{3}-[0-9]{7}-[0-9]{7})?\s*$"
+#: The same rule in words, for the form's description and for its error.
+AMAZON_ORDER_ID_RULE = (
+    "An Amazon order id is three groups of 3, 7 and 7 digits joined by hyphens, e.g. 113-1234567-1234567."
+)
+#: Params that only a single run honours: a backfill run reads its own data interval, whatever they say.
+SINGLE_RUN_PARAMS = ("window_start", "window_end", "shipments_since", "shipments_until", "amazon_order_ids")
+SINGLE_RUN_ONLY = "Single runs only: backfill runs ignore it."
+ALSO_IN_BACKFILLS = "Also applies to every run of a backfill."
 
 
 def timestamp_param(title: str, description: str) -> Param:
-    """An optional ISO 8601 timestamp in the trigger form."""
-    return Param(None, type=["null", "string"], format="date-time", title=title, description=description)
+    """An optional ISO 8601 timestamp in the trigger form (single runs only)."""
+    return Param(
+        None, type=["null", "string"], format="date-time", title=title, description=f"{description} {SINGLE_RUN_ONLY}"
+    )
 
 
 def amazon_order_ids_param(description: str) -> Param:
-    """A list of Amazon order ids (one per line in the trigger form)."""
+    """An optional list of Amazon order ids (one per line in the trigger form; single runs only)."""
     return Param(
-        [], type="array", items={"type": "string", "pattern": AMAZON_ORDER_ID}, title="Amazon order ids",
-        description=description,
+        [], type=["null", "array"], items={"type": "string", "pattern": AMAZON_ORDER_ID}, title="Amazon order ids",
+        description=f"{description} One id per line. {AMAZON_ORDER_ID_RULE} {SINGLE_RUN_ONLY}",
     )  # fmt: skip
 
 
 def dry_run_param(description: str) -> Param:
-    """The dry-run switch."""
-    return Param(False, type="boolean", title="Dry run", description=description)
+    """The dry-run switch (optional: off unless set; backfill runs honour it too)."""
+    return Param(False, type=["boolean", "null"], title="Dry run", description=f"{description} {ALSO_IN_BACKFILLS}")
+
+
+def order_ids(params: Mapping[str, Any]) -> list[str]:
+    """The ``amazon_order_ids`` param as sorted, distinct ids (blank lines and surrounding spaces dropped)."""
+    return sorted({i.strip() for i in params.get("amazon_order_ids") or [] if i and i.strip()})
+
+
+def run_params(params: Mapping[str, Any] | None, run_type: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The params that apply to this run, and the names of those it ignores.
+
+    A backfill run ignores the single-run params (window, shipment window, order ids):
+    the backfill dialog offers them, but each backfill run must read its own data
+    interval. ``dry_run`` applies to backfill runs too.
+    """
+    params = dict(params or {})
+    if str(getattr(run_type, "value", run_type)) != "backfill":
+        return params, []
+    ignored = sorted(key for key in SINGLE_RUN_PARAMS if params.get(key))
+    if ignored:
+        log.warning("backfill run: ignoring the single-run params %s", ", ".join(ignored))
+    return {k: v for k, v in params.items() if k not in ignored}, ignored
+
+
+def order_ids_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid ``amazon_order_ids`` param, as a sentence for the operator (None: it is valid)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return "Amazon order ids: put one id per line. " + AMAZON_ORDER_ID_RULE
+    bad = [v for v in value if not (isinstance(v, str) and re.match(AMAZON_ORDER_ID, v))]
+    if not bad:
+        return None
+    shown = ", ".join(f'"{" ".join(str(v).split())}"' for v in bad[:5]) + (
+        f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    )
+    verb = "is not an Amazon order id" if len(bad) == 1 else "are not Amazon order ids"
+    return f"Amazon order ids: {shown} {verb}. {AMAZON_ORDER_ID_RULE} Put one id per line."

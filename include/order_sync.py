@@ -16,6 +16,7 @@ from typing import Any
 
 from include import channel_db
 from include.channel_db import StageResult
+from include.dag_defaults import order_ids, run_params
 from include.hooks.channel_db import channel_engine
 from include.landing import default_landing_uri, read_landed, write_pages
 from include.mapping import StoreRef
@@ -36,23 +37,42 @@ STAGE_BATCH = 1000
 GROUP_TASKS = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"}
 #: Failures listed per task result and in the run summary (the quarantine view has them all).
 MAX_LISTED_FAILURES = 25
+#: Orders kept out listed in a run summary, each list (this run's, earlier runs'): all of them, short of a disaster.
+KEPT_OUT_LISTED = 1000
+#: Outcomes of merchant-fulfilled orders that the tracking push acts on (an order new or changed in Commerce).
+PUSH_RELEVANT_OUTCOMES = ("imported", "healed", "updated", "canceled", "refunded")
 
 
 @fail_fast_on_permanent_errors
-def plan_run(params: dict | None, data_interval_start: datetime | None, data_interval_end: datetime | None) -> dict:
-    """The run's plan: a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids."""
-    params = dict(params or {})
+def plan_run(
+    params: dict | None,
+    data_interval_start: datetime | None,
+    data_interval_end: datetime | None,
+    run_type: str | None = None,
+) -> dict:
+    """The run's plan: a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids.
+
+    A backfill run ignores the single-run params (:func:`include.dag_defaults.run_params`)
+    and reads its own data interval; the plan lists what it ignored.
+    """
+    params, ignored = run_params(params, run_type)
     settings = load_settings()
     engine = channel_engine()
     channel_db.create_schema(engine)
-    ids = sorted(set(params.get("amazon_order_ids") or []))
-    plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids}
+    ids = order_ids(params)
+    now = datetime.now(UTC)
+    plan: dict[str, Any] = {
+        "dry_run": bool(params.get("dry_run")),
+        "amazon_order_ids": ids,
+        "planned_at": now.isoformat(),
+        "ignored_params": ignored,
+    }
     if ids:
         return {**plan, "mode": "orders", "start": None, "end": None, "empty": False}
     window = compute_window(
         data_interval_start=data_interval_start,
         data_interval_end=data_interval_end,
-        now=datetime.now(UTC),
+        now=now,
         overlap=timedelta(minutes=settings.overlap_minutes),
         high_water_mark=channel_db.high_water_mark(engine, JOB),
         window_start=params.get("window_start"),
@@ -277,30 +297,76 @@ def apply_changes(plan: dict) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def summarize(plan: dict, staged: dict, results: list[dict | None]) -> dict:
-    """The run's counts per outcome, the orders kept out with their reasons, and the channel totals."""
+def summarize(plan: dict, staged: dict, results: dict[str, list[dict | None]]) -> dict:
+    """The run's counts per outcome, the orders kept out with their reasons, and the channel totals.
+
+    ``results`` are the import and update task results per fulfilment channel. Orders
+    kept out are split into this run's orders (read from Amazon by this run, or set
+    aside as malformed) and the rest, still kept out from earlier runs; both lists are
+    complete up to :data:`KEPT_OUT_LISTED` each (the run note links to them).
+    """
     outcomes: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
-    for result in results:
-        if result:
-            outcomes.update(result["outcomes"])
-            failures.extend(result["failures"])
+    changed_for_push = 0
+    for channel, channel_results in results.items():
+        for result in channel_results:
+            if result:
+                outcomes.update(result["outcomes"])
+                failures.extend(result["failures"])
+                if channel == "MERCHANT":
+                    changed_for_push += sum(result["outcomes"].get(k, 0) for k in PUSH_RELEVANT_OUTCOMES)
     engine = channel_engine()
+    # Orders staged at or after the plan were read by this run (a plan from before this field: none were).
+    planned_at = (
+        datetime.fromisoformat(plan["planned_at"]) if plan.get("planned_at") else datetime.max.replace(tzinfo=UTC)
+    )
+    this_run: dict[str, dict[str, str]] = {r["amazon_order_id"]: dict(r) for r in staged["rejected"]}
+    earlier: list[dict[str, str]] = []
+    retried_earlier = 0
+    for order in channel_db.quarantine(engine):
+        entry = {"amazon_order_id": order.amazon_order_id, "reason": order.reason}
+        if order.last_seen_at >= planned_at:
+            this_run.setdefault(order.amazon_order_id, entry)
+        else:
+            earlier.append({**entry, "kept_out_since": order.to_dict()["first_failed_at"] or "-"})
+            retried_earlier += bool(order.last_attempt_at and order.last_attempt_at >= planned_at)
     summary = {
         "window": None if plan["mode"] == "orders" else {"start": plan["start"], "end": plan["end"]},
         "amazon_order_ids": plan["amazon_order_ids"],
         "dry_run": plan["dry_run"],
+        "ignored_params": plan.get("ignored_params", []),
         "staged": {k: staged[k] for k in ("orders", "new", "updated", "unchanged")},
         "rejected": staged["rejected"],
         "rejected_count": staged.get("rejected_count", len(staged["rejected"])),
         "not_found": staged["not_found"],
         "outcomes": dict(sorted(outcomes.items())),
         "failures": failures[:MAX_LISTED_FAILURES],
-        "quarantined_total": len(channel_db.quarantine(engine)),
+        "changed_for_push": changed_for_push,
+        "kept_out": {"this_run": len(this_run), "earlier": len(earlier), "earlier_retried": retried_earlier},
+        "kept_out_this_run": list(this_run.values())[:KEPT_OUT_LISTED],
+        "kept_out_earlier": earlier[:KEPT_OUT_LISTED],
+        "quarantined_total": len(this_run) + len(earlier),
         "channel_totals": channel_db.outcome_counts(engine),
     }
-    log.info("run summary: %s", {k: summary[k] for k in ("staged", "outcomes", "quarantined_total")})
+    log.info("run summary: %s", {k: summary[k] for k in ("staged", "outcomes", "kept_out", "changed_for_push")})
     return summary
+
+
+def announce(summary: dict) -> dict:
+    """The extra of this run's ``amazon_orders_synced`` event: the summary without its order lists.
+
+    Raises ``AirflowSkipException`` (no event, so no tracking push) unless the run
+    imported or updated merchant-fulfilled orders: the only change the push acts on.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if not summary["changed_for_push"]:
+        raise AirflowSkipException(
+            "no merchant-fulfilled order was imported or updated: no amazon_orders_synced event, no tracking push"
+        )
+    return {
+        k: v for k, v in summary.items() if k not in ("rejected", "failures", "kept_out_this_run", "kept_out_earlier")
+    }
 
 
 def store_ref(settings: OrderSettings, marketplace_id: str) -> StoreRef | None:

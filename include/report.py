@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 
@@ -50,19 +51,19 @@ def _totals_line(totals: dict[str, dict[str, int]]) -> str:
     return " · ".join(parts) or "no orders yet"
 
 
-def _fit(head: list[str], listed: list[str], total: int, tail: list[str], limit: int) -> str:
-    """Head, as many listed lines as fit in ``limit`` characters (then "… and N more"), then the tail."""
+def _fit(head: list[str], listed: list[str], total: int, tail: list[str], limit: int, more: str = "") -> str:
+    """Head, as many listed lines as fit in ``limit`` characters (then "… and N more" and ``more``), then the tail."""
+
+    def more_line(n: int) -> list[str]:
+        return [f"  - … and {n} more{more}"] if n else []
+
     shown: list[str] = []
     for line in listed:
-        more = total - len(shown) - 1
-        candidate = "\n".join([*head, *shown, line, *([f"  - … and {more} more"] if more else []), *tail])
+        candidate = "\n".join([*head, *shown, line, *more_line(total - len(shown) - 1), *tail])
         if len(candidate) > limit:
             break
         shown.append(line)
-    lines = [*head, *shown]
-    if total > len(shown):
-        lines.append(f"  - … and {total - len(shown)} more")
-    text = "\n".join([*lines, *tail])
+    text = "\n".join([*head, *shown, *more_line(total - len(shown)), *tail])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -75,11 +76,23 @@ def _clip(text: str, size: int = 160) -> str:
     return text[: size - tail - 1] + "…" + text[-tail:]
 
 
-def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
+def xcom_url(dag_id: str, run_id: str, task_id: str = "summarize", base_url: str = "") -> str:
+    """The UI page with a task's XCom in one run (``base_url``: Airflow's ``[api] base_url``; empty: root-relative)."""
+    return f"{base_url.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}/tasks/{task_id}/xcom"
+
+
+def _lists_link(list_url: str | None) -> str:
+    return f"[summarize → XCom]({list_url})" if list_url else "the summarize task's XCom"
+
+
+def sync_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
     """The markdown note of one ``amazon_order_sync`` run (at most ``limit`` characters).
 
     The UI shows a note's first line in the run header, so that line carries the
-    headline numbers; the rest shows when the note is opened.
+    headline numbers; the rest shows when the note is opened. Orders kept out are
+    told apart: those among this run's orders (listed, as many as fit) and all those
+    still kept out, most from earlier runs and retried by every run; ``list_url``
+    links to the complete lists (the ``summarize`` task's XCom).
     """
     if summary.get("amazon_order_ids"):
         scope = "orders " + ", ".join(summary["amazon_order_ids"][:5])
@@ -91,33 +104,46 @@ def sync_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
         scope = "no window"
     staged = summary.get("staged") or {}
     outcomes = summary.get("outcomes") or {}
-    kept = [*(summary.get("rejected") or []), *(summary.get("failures") or [])]
-    rejected = int(summary.get("rejected_count", len(summary.get("rejected") or [])))
-    kept_out = rejected + int(outcomes.get("failed", 0))
+    this_run = summary.get("kept_out_this_run") or []
+    counts = summary.get("kept_out") or {}
+    kept_now, earlier = counts.get("this_run", len(this_run)), counts.get("earlier", 0)
+    retried = min(counts.get("earlier_retried", 0), int(outcomes.get("failed", 0)))
     headline = [
         f"{k} {outcomes[k]}" for k in ("imported", "healed", "updated", "canceled", "refunded") if outcomes.get(k)
     ]
-    headline.append(f"kept out {kept_out}")
+    set_aside = int(summary.get("rejected_count", 0))
+    read = staged.get("orders", 0) + set_aside  # every landed order: staged, or set aside as malformed
+    headline += [f"kept out {kept_now} of {read} orders read", f"{kept_now + earlier} kept out overall"]
     head = [
-        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {' · '.join(headline)} · "
-        f"{staged.get('orders', 0)} orders read ({scope})",
-        f"- Amazon: {staged.get('orders', 0)} orders read — new {staged.get('new', 0)}, "
-        f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}",
-        f"- Commerce: {_outcomes_line(outcomes)}",
+        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {' · '.join(headline)} ({scope})",
+        f"- Amazon: {read} orders read — new {staged.get('new', 0)}, "
+        f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}"
+        + (f", set aside as malformed {set_aside}" if set_aside else ""),
+        f"- Commerce: {_outcomes_line(outcomes)}"
+        + (f" ({retried} of the failed were retries of orders kept out by earlier runs)" if retried else ""),
     ]
     if summary.get("not_found"):
         head.append(f"- Not found on Amazon: {', '.join(summary['not_found'][:5])}")
-    tail = [
-        f"- Kept out now (all runs, retried every run): {summary.get('quarantined_total', 0)} — {QUARANTINE_HINT}",
-        f"- Channel totals: {_totals_line(summary.get('channel_totals') or {})}",
-    ]
-    if kept:
-        head.append(f"- Kept out this run ({kept_out}):")
-    listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'])}" for k in kept]
-    return _fit(head, listed, kept_out, tail, limit)
+    if summary.get("ignored_params"):
+        head.append(
+            f"- Backfill run: ignored {', '.join(summary['ignored_params'])} (single-run params); read its own interval"
+        )
+    if kept_now:
+        head.append(f"- Kept out, this run's orders ({kept_now}):")
+    listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'], 120)}" for k in this_run]
+    if kept_now + earlier:
+        overall = (
+            f"- Still kept out overall: {kept_now + earlier}"
+            + (f" ({earlier} from earlier runs)" if earlier else "")
+            + f", retried every run; all with reasons: {_lists_link(list_url)}"
+        )
+    else:
+        overall = "- Kept out overall: none"
+    tail = [overall, f"- Channel totals: {_totals_line(summary.get('channel_totals') or {})}"]
+    return _fit(head, listed, kept_now, tail, limit, " (all in the list below)")
 
 
-def push_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
+def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
     """The markdown note of one ``amazon_tracking_push`` run (at most ``limit`` characters)."""
     if summary.get("amazon_order_ids"):
         scope = "orders " + ", ".join(summary["amazon_order_ids"][:5])
@@ -141,9 +167,11 @@ def push_note(summary: dict[str, Any], *, limit: int = NOTE_LIMIT) -> str:
         f"  - `{p.get('amazon_order_id', '?')}` {_clip(p.get('reason') or p.get('last_error') or p.get('status') or '')}"
         for p in problems
     ]
+    if summary.get("ignored_params"):
+        head.insert(1, f"- Backfill run: ignored {', '.join(summary['ignored_params'])} (single-run params)")
     totals = (summary.get("channel_totals") or {}).get("packages") or {}
     tail = ["- All packages: " + (", ".join(f"{k} {v}" for k, v in sorted(totals.items())) or "none")]
-    return _fit(head, listed, len(problems), tail, limit)
+    return _fit(head, listed, len(problems), tail, limit, f"; all of them: {_lists_link(list_url)}")
 
 
 #: The note renderer of each DAG whose ``summarize`` task returns a summary dict.

@@ -35,6 +35,7 @@ from typing import Any
 
 from include import channel_db
 from include.commerce.errors import CommerceClientError
+from include.dag_defaults import order_ids, run_params
 from include.hooks.channel_db import channel_engine
 from include.settings import load_settings
 from include.staging import batched
@@ -70,15 +71,19 @@ CLOSED_STATES = ("canceled", "closed")
 
 
 @fail_fast_on_permanent_errors
-def plan_run(params: dict | None, data_interval_start: datetime | None) -> dict:
-    """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids."""
-    params = dict(params or {})
+def plan_run(params: dict | None, data_interval_start: datetime | None, run_type: str | None = None) -> dict:
+    """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids.
+
+    A backfill run ignores the single-run params (:func:`include.dag_defaults.run_params`);
+    the plan lists what it ignored.
+    """
+    params, ignored = run_params(params, run_type)
     settings = load_settings()
     engine = channel_engine()
     channel_db.create_schema(engine)
-    ids = sorted(set(params.get("amazon_order_ids") or []))
+    ids = order_ids(params)
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
-    plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids}
+    plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}
     if ids and not (since or until):
         log.info("manual run for %s Amazon orders (all their shipments)", len(ids))
         return {**plan, "mode": "orders", "start": None, "end": None, "move_mark": False}
@@ -501,6 +506,7 @@ def summarize(plan: dict, found: dict | None, confirmed: dict | None, completed:
         "window": None if plan["mode"] == "orders" else {"start": plan["start"], "end": plan["end"]},
         "amazon_order_ids": plan["amazon_order_ids"],
         "dry_run": plan["dry_run"],
+        "ignored_params": plan.get("ignored_params", []),
         "shipments": (found or {}).get("shipments", {}),
         "packages_found": (found or {}).get("packages", {}),
         "packages": {k: int(confirmed.get(k, 0)) for k in ("sent", "confirmed", "failed", "refused", "waiting")},

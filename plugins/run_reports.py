@@ -4,7 +4,8 @@ A DAG-run listener (Airflow listeners run where the run's state changes: the
 scheduler, or ``dag.test()``). When an ``amazon_order_sync`` or
 ``amazon_tracking_push`` run succeeds, its ``summarize`` task's return value is
 rendered by :mod:`include.report` and stored as the run's note, which the Grid
-view shows for the selected run. A failed run gets a note naming the failed
+view shows for the selected run; it links to that task's XCom for the complete
+lists of orders kept out (Airflow keeps a note to 1,000 characters). A failed run gets a note naming the failed
 tasks. A note an operator typed when triggering the run is kept above the report.
 
 Tasks cannot set their own run's note (the Task SDK has no API for it), which is
@@ -88,6 +89,8 @@ def write_report(dag_run: DagRun, *, failed: bool, reason: str = "") -> str | No
 
 
 def _write(dag_run: DagRun, session, *, failed: bool, reason: str) -> str | None:
+    from airflow.configuration import conf
+
     from include import report
 
     if failed:
@@ -97,7 +100,10 @@ def _write(dag_run: DagRun, session, *, failed: bool, reason: str) -> str | None
         summary = _summary(dag_run, session)
         if summary is None:
             return None
-        note = report.NOTE_RENDERERS[dag_run.dag_id](summary)
+        # The note links to the summarize task's XCom, which has the complete lists the note can only start.
+        base_url = conf.get("api", "base_url", fallback="") or ""
+        list_url = report.xcom_url(dag_run.dag_id, dag_run.run_id, base_url=base_url)
+        note = report.NOTE_RENDERERS[dag_run.dag_id](summary, list_url=list_url)
     dag_run.note = _merge(dag_run.note, note, report.NOTE_LIMIT)
     return dag_run.note
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from sandbox.airflow_stack import AirflowStack
 from sandbox.process import Sandbox, free_port, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +89,16 @@ def postgres_url() -> str:
         cur.execute(f"CREATE DATABASE {name}")
     conn.close()
     return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+def load_plugin(name: str):
+    """A module of plugins/ (not a package: Airflow loads those files itself), imported under a test-only name."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", PROJECT_ROOT / "plugins" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -237,3 +249,89 @@ def mariadb_channel_url(mariadb_url) -> str:
 def postgres_channel_url(postgres_url) -> str:
     """A fresh, empty PostgreSQL database for one test's channel tables."""
     return _fresh_database(postgres_url.rsplit("/", 1)[0] + f"/acs_channel_test_{os.getpid()}")
+
+
+# --------------------------------------------------------------------------------------------------- a real Airflow
+
+
+@pytest.fixture
+def metadata_db() -> Iterator[str]:
+    """A fresh PostgreSQL database for the Airflow metadata (skips where no server runs), dropped afterwards.
+
+    SQLite locks up under a scheduler, a DAG processor, an API server, a triggerer and
+    executor workers writing at once (and under ``airflow backfill create`` while they run).
+    """
+    if not _reachable("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the metadata DB of a real Airflow)")
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"acs_airflow_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture
+def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., AirflowStack]]:
+    """Starts a real Airflow on the sandboxes: every component as a subprocess (``sandbox.airflow_stack``),
+    LocalExecutor, a throwaway PostgreSQL metadata DB, a SQLite channel DB in the test's folder.
+
+    Call it with extra environment variables (they win); it returns the running stack, stopped after the test.
+    """
+    started: list[AirflowStack] = []
+
+    def start(**extra_env: str) -> AirflowStack:
+        home = tmp_path / "airflow"
+        home.mkdir()
+        api_port = free_port()
+        connections = {
+            **sandbox.airflow_connections(),
+            "CHANNEL_DB": {"conn_type": "sqlite", "host": str(tmp_path / "channel.db")},
+        }
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "ACS_ALERTS_FILE": str(tmp_path / "alerts.jsonl"),
+            "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
+                {"fba_import": True, "landing_uri": (tmp_path / "landing").as_uri()}
+            ),
+            **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
+            **extra_env,
+        }
+        stack = AirflowStack(home, env)
+        started.append(stack)
+        stack.cli("db", "migrate")
+        # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
+        subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "scripts" / "load_airflow_settings.py"), str(PROJECT_ROOT / "airflow_settings.yaml")],
+            env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+        stack.start_all()
+        return stack
+
+    try:
+        yield start
+    finally:
+        for stack in started:
+            stack.stop()

@@ -1,29 +1,24 @@
 """Backfills on a real Airflow: scheduler, DAG processor, API server and triggerer with the LocalExecutor.
 
-A throwaway Airflow home runs every component as a subprocess, the way
-``airflow standalone`` does, on a fresh PostgreSQL metadata database (SQLite
-locks up under a scheduler, a DAG processor, an API server, a triggerer and
-executor workers writing at once; the test skips where PostgreSQL is absent). Orders are placed in the SP-API
-sandbox across four past 15-minute intervals (with timelines crossing interval
-boundaries), ``airflow backfill create`` re-syncs that range, and the test waits
-for every backfill run to succeed, then checks Commerce: every importable order
-exactly once, the order with an unknown SKU kept out with its reason, nothing
-outside the range. The same stack checks the run notes written by the listener
-in the scheduler and a Deadline Alert fired by the triggerer (deadline set to a
-few seconds so every run misses it).
+A throwaway Airflow home runs every component as a subprocess (``airflow_stack``
+fixture: ``sandbox.airflow_stack``, as ``scripts/airflow-ui`` runs them) on a fresh
+PostgreSQL metadata database (the test skips where PostgreSQL is absent). Orders
+are placed in the SP-API sandbox across four past 15-minute intervals (with
+timelines crossing interval boundaries), ``airflow backfill create`` re-syncs that
+hour, and the test waits for every backfill run to succeed, then checks: exactly
+four runs, the last ending where the range ends; Commerce has every importable
+order exactly once, the order with an unknown SKU kept out with its reason,
+nothing outside the range, although the backfill's conf names an order after it
+(backfill runs ignore the single-run params). The same stack checks the run notes
+written by the listener in the scheduler and a Deadline Alert fired by the
+triggerer (deadline set to a few seconds so every run misses it).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,7 +26,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests import amazon_orders as ao
-from tests.conftest import PROJECT_ROOT, _reachable, free_port
 
 pytestmark = [
     pytest.mark.scheduler,
@@ -40,155 +34,13 @@ pytestmark = [
 ]
 
 DAG_ID = "amazon_order_sync"
-COMPONENTS = ("dag-processor", "scheduler", "api-server", "triggerer")
 START_TIMEOUT_S = 90
 BACKFILL_TIMEOUT_S = 240
 
 
-@dataclass
-class AirflowStack:
-    """Airflow components running as subprocesses on one throwaway home."""
-
-    home: Path
-    env: dict[str, str]
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    @property
-    def metadata(self):
-        return create_engine(self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
-
-    def cli(self, *args: str, timeout: float = 120) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "airflow", *args],
-            env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise AssertionError(f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
-
-    def start(self, component: str) -> None:
-        log = open(self.home / f"{component}.log", "w")  # noqa: SIM115 - closed with the process
-        self.processes[component] = subprocess.Popen(
-            [sys.executable, "-m", "airflow", component],
-            env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-    def check_alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                tail = (self.home / f"{name}.log").read_text()[-3000:]
-                raise AssertionError(f"airflow {name} exited with {process.returncode}:\n{tail}")
-
-    def stop(self) -> None:
-        """SIGTERM each component's process group, then SIGKILL what is left (idle executor workers ignore TERM)."""
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for process in self.processes.values():
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(5)
-
-    def query(self, sql: str, **params) -> list[dict]:
-        engine = self.metadata
-        try:
-            with engine.connect() as conn:
-                return [dict(r) for r in conn.execute(text(sql), params).mappings()]
-        finally:
-            engine.dispose()
-
-    def wait_for(self, what: str, check, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            self.check_alive()
-            if time.monotonic() > deadline:
-                logs = "\n".join(
-                    f"--- {name}.log ---\n" + (self.home / f"{name}.log").read_text()[-2500:] for name in self.processes
-                )
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
-            time.sleep(1)
-
-    def runs(self, run_type: str) -> list[dict]:
-        return self.query(
-            "SELECT r.run_id, r.state, r.logical_date, n.content AS note FROM dag_run r "
-            "LEFT JOIN dag_run_note n ON n.dag_run_id = r.id "
-            "WHERE r.dag_id = :dag AND r.run_type = :type ORDER BY r.logical_date",
-            dag=DAG_ID,
-            type=run_type,
-        )
-
-
-def connections(sandbox, channel_db: Path) -> dict[str, str]:
-    conns = {**sandbox.airflow_connections(), "CHANNEL_DB": {"conn_type": "sqlite", "host": str(channel_db)}}
-    return {f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in conns.items()}
-
-
 @pytest.fixture
-def metadata_db() -> Iterator[str]:
-    """A fresh PostgreSQL database for the Airflow metadata (skips where no server runs), dropped afterwards."""
-    if not _reachable("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the metadata DB of the scheduler test)")
-    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"acs_airflow_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
-@pytest.fixture
-def stack(sandbox, metadata_db, tmp_path) -> Iterator[AirflowStack]:
-    home = tmp_path / "airflow"
-    home.mkdir()
-    api_port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "ACS_ALERTS_FILE": str(tmp_path / "alerts.jsonl"),
-        "ACS_SYNC_DEADLINE_MINUTES": "0.05",  # 3 s: every run misses it, so the triggerer must alert
-        "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
-            {"fba_import": True, "landing_uri": (tmp_path / "landing").as_uri()}
-        ),
-        **connections(sandbox, tmp_path / "channel.db"),
-    }
-    airflow = AirflowStack(home, env)
-    airflow.cli("db", "migrate")
-    airflow.cli("pools", "set", "amazon_sp_api", "1", "Serialises SP-API quota users")
-    airflow.cli("pools", "set", "commerce_api", "1", "Serialises Commerce writers")
-    try:
-        for component in COMPONENTS:
-            airflow.start(component)
-        yield airflow
-    finally:
-        airflow.stop()
+def stack(airflow_stack):
+    return airflow_stack(ACS_SYNC_DEADLINE_MINUTES="0.05")  # 3 s: every run misses it, so the triggerer must alert
 
 
 def commerce_ext_ids(sandbox) -> list[str]:
@@ -216,10 +68,10 @@ def test_backfill_resyncs_a_past_range_once_and_completely(stack, sandbox):
     stack.cli("dags", "unpause", DAG_ID)
     stack.wait_for(
         "the first scheduled run",
-        lambda: any(r["state"] in ("success", "failed") for r in stack.runs("scheduled")),
+        lambda: any(r["state"] in ("success", "failed") for r in stack.runs(DAG_ID, "scheduled")),
         START_TIMEOUT_S,
     )
-    assert [r["state"] for r in stack.runs("scheduled")] == ["success"]
+    assert [r["state"] for r in stack.runs(DAG_ID, "scheduled")] == ["success"]
 
     start = quarter_hour(datetime.now(UTC) - timedelta(hours=3))
     at = lambda minutes: start + timedelta(minutes=minutes)  # noqa: E731
@@ -249,18 +101,21 @@ def test_backfill_resyncs_a_past_range_once_and_completely(stack, sandbox):
     ]
     sandbox.spapi("POST", "/_sandbox/orders", json=orders).raise_for_status()
 
+    # The hour at(0) → at(60): four runs, the last at(45) → at(60) (not five, as Airflow's inclusive logical dates
+    # would make with a plain CronDataIntervalTimetable). The conf names order 8, after the range: ignored.
     out = stack.cli(
-        "backfill", "create", "--dag-id", DAG_ID, "--from-date", at(0).isoformat(), "--to-date", at(45).isoformat(),
-        "--max-active-runs", "1",
+        "backfill", "create", "--dag-id", DAG_ID, "--from-date", at(0).isoformat(), "--to-date", at(60).isoformat(),
+        "--max-active-runs", "1", "--dag-run-conf", json.dumps({"amazon_order_ids": ["111-0000201-0000008"]}),
     )  # fmt: skip
     assert "Created backfill" in out or "backfill" in out.lower(), out
     stack.wait_for(
         "four backfill runs to finish",
-        lambda: len(runs := stack.runs("backfill")) == 4 and all(r["state"] in ("success", "failed") for r in runs),
+        lambda: len(runs := stack.runs(DAG_ID, "backfill")) == 4 and all(r["state"] in ("success", "failed") for r in runs),
         BACKFILL_TIMEOUT_S,
     )
-    runs = stack.runs("backfill")
+    runs = stack.runs(DAG_ID, "backfill")
     assert [r["state"] for r in runs] == ["success"] * 4, runs
+    assert [r["logical_date"] for r in runs] == [at(m) for m in (0, 15, 30, 45)]  # the last covers at(45) → at(60)
 
     imported = [f"111-0000201-000000{i}" for i in (1, 2, 3, 4, 6, 7)]
     assert commerce_ext_ids(sandbox) == imported  # nothing missing, no duplicate, nothing outside the range
@@ -277,7 +132,10 @@ def test_backfill_resyncs_a_past_range_once_and_completely(stack, sandbox):
     # The listener wrote each run's report as its note, inside the scheduler.
     notes = [r["note"] or "" for r in runs]
     assert all(n.startswith("**Order sync**: ") for n in notes), notes
+    assert all("- Backfill run: ignored amazon_order_ids (single-run params); read its own interval" in n for n in notes)
     assert "`111-0000201-0000005`" in notes[2] and "NOT-IN-CATALOG" in notes[2]
+    headline = notes[0].splitlines()[0]  # before order 5 came in: nothing kept out, this run's or overall
+    assert "kept out 0 of " in headline and " orders read · 0 kept out overall" in headline
 
     # The Deadline Alert (3 s after queueing) fired for the backfill runs, through the triggerer.
     from include.alerts import read_alerts

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -116,7 +117,7 @@ def test_orders_kept_out_while_commerce_was_down_are_imported_once_after(sync_en
         assert row["import_error"].startswith("Commerce unavailable")
     assert commerce_ext_ids(sync_env) == []
     note = run_note(down)
-    assert "Kept out this run (2)" in note and "Commerce unavailable" in note
+    assert "Kept out, this run's orders (2):" in note and "Commerce unavailable" in note
 
     sync_env.sandbox.commerce("PUT", "/_sandbox/faults", json={}).raise_for_status()
     up = sync_env.run_sync(**window)
@@ -141,7 +142,7 @@ def test_run_note_reports_counts_and_orders_kept_out(sync_env):
     run = sync_env.run_sync(window_start=ao.iso(NOW - timedelta(hours=2)))
     assert succeeded(run)
     note = run_note(run)
-    assert note.startswith("**Order sync**: imported 1 · kept out 1 · 2 orders read (window ")
+    assert note.startswith("**Order sync**: imported 1 · kept out 1 of 2 orders read · 1 kept out overall (window ")
     assert "Amazon: 2 orders read — new 2" in note
     assert "Commerce: imported 1 · failed 1" in note
     assert "`111-0000103-0000002` Commerce refused: The product that was requested doesn't exist" in note
@@ -159,6 +160,44 @@ def test_run_note_reports_counts_and_orders_kept_out(sync_env):
             .one()
         )
         assert event.extra["outcomes"] == xcom_result(run, "summarize")["outcomes"]
+        assert "kept_out_this_run" not in event.extra  # counts only: the lists stay in the XCom
+
+
+def asset_events(run) -> list:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.query(AssetEvent).filter(AssetEvent.source_run_id == run.run_id).all()
+
+
+def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_starts_no_push(sync_env):
+    """Run 1 keeps an order out; run 2 reads another order and retries the first: the note counts the retry as
+    kept out earlier, not as run 2's; run 3 changes nothing in Commerce: no asset event, so no tracking push."""
+    put_orders(sync_env, mfn("111-0000107-0000001", NOW - timedelta(hours=3), ao.line("NO-SUCH-SKU")))
+    first = sync_env.run_sync(window_start=ao.iso(NOW - timedelta(hours=4)), window_end=ao.iso(NOW - timedelta(hours=2)))
+    assert run_note(first).startswith("**Order sync**: kept out 1 of 1 orders read · 1 kept out overall (window ")
+    assert task_states(first)["announce_changes"] == "skipped" and asset_events(first) == []
+
+    put_orders(sync_env, mfn("111-0000107-0000002", NOW - timedelta(hours=1)))
+    second = sync_env.run_sync(window_start=ao.iso(NOW - timedelta(minutes=90)))
+    note = run_note(second)
+    assert note.startswith("**Order sync**: imported 1 · kept out 0 of 1 orders read · 1 kept out overall (window ")
+    assert "- Commerce: imported 1 · failed 1 (1 of the failed were retries of orders kept out by earlier runs)" in note
+    assert "- Still kept out overall: 1 (1 from earlier runs), retried every run; all with reasons: [summarize → XCom](" in note
+    assert f"/dags/amazon_order_sync/runs/{quote(second.run_id, safe='')}/tasks/summarize/xcom)" in note
+    summary = xcom_result(second, "summarize")
+    assert summary["kept_out_this_run"] == []
+    [earlier] = summary["kept_out_earlier"]
+    assert earlier["amazon_order_id"] == "111-0000107-0000001" and "NO-SUCH-SKU" in earlier["reason"]
+    assert task_states(second)["announce_changes"] == "success"
+    [event] = asset_events(second)
+    assert event.extra["changed_for_push"] == 1
+
+    third = sync_env.run_sync(window_start=ao.iso(NOW - timedelta(minutes=90)))  # reads order 2 again, unchanged
+    assert succeeded(third)
+    assert run_note(third).startswith("**Order sync**: kept out 0 of 1 orders read · 1 kept out overall (window ")
+    assert task_states(third)["announce_changes"] == "skipped" and asset_events(third) == []
 
 
 def report_cli(*args: str) -> subprocess.CompletedProcess:
@@ -318,10 +357,12 @@ def test_deadline_alert_callback_runs_in_the_triggerer_code_path(alerts_file, mo
     from include.alerts import read_alerts
 
     assert DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("amazon_order_sync").deadline is None  # off by default
-    monkeypatch.setenv("ACS_SYNC_DEADLINE_MINUTES", "45")
+    monkeypatch.setenv("ACS_SYNC_DEADLINE_MINUTES", "60")
     dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("amazon_order_sync")
     [deadline] = dag.deadline
-    assert deadline.interval == timedelta(minutes=45)
+    assert deadline.interval == timedelta(minutes=60)
+    # The UI rounds the interval ("an hour"); the name after it has the exact figure, and 60 min agrees.
+    assert deadline.name == "60 min after queued, ACS_SYNC_DEADLINE_MINUTES"
     assert deadline.callback.path == "include.alerts.OpsNotifier"
     context = {
         "dag_run": {"dag_id": "amazon_order_sync", "dag_run_id": "scheduled__2026-03-01T10:00:00+00:00",

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 
 from include import report
 from include.alerts import Alert, alert_from_context, scrub
 from include.channel_db import QuarantinedOrder
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import load_plugin
 
+URL = report.xcom_url("amazon_order_sync", "backfill__2026-03-01T10:00:00+00:00", base_url="http://127.0.0.1:8080/")
 SUMMARY = {
     "window": {"start": "2026-03-01T10:00:00Z", "end": "2026-03-01T10:15:00Z"},
     "amazon_order_ids": [],
     "dry_run": False,
+    "ignored_params": [],
     "staged": {"orders": 40, "new": 30, "updated": 5, "unchanged": 5},
     "rejected": [{"amazon_order_id": "111-0000000-0000000", "reason": "malformed order: no orderItems"}],
     "not_found": [],
     "outcomes": {"imported": 30, "updated": 2, "failed": 60, "customers_created": 4},
-    "failures": [
+    "kept_out": {"this_run": 26, "earlier": 49, "earlier_retried": 35},
+    "kept_out_this_run": [{"amazon_order_id": "111-0000000-0000000", "reason": "malformed order: no orderItems"}] + [
         {"amazon_order_id": f"111-0000001-{i:07d}", "reason": "Commerce refused: The product that was requested "
          "doesn't exist. Verify the product and try again. (HTTP 400, PUT /V1/orders/create); order SKUs: X-1"}
         for i in range(25)
@@ -28,31 +30,46 @@ SUMMARY = {
 }  # fmt: skip
 
 
-def test_sync_note_headline_fits_the_run_header_and_the_note_column():
-    note = report.sync_note(SUMMARY)
+def test_sync_note_tells_this_runs_orders_from_those_kept_out_earlier():
+    note = report.sync_note(SUMMARY, list_url=URL)
     first, *rest = note.splitlines()
     assert first == (
-        "**Order sync**: imported 30 · updated 2 · kept out 61 · 40 orders read "
+        "**Order sync**: imported 30 · updated 2 · kept out 26 of 40 orders read · 75 kept out overall "
         "(window 2026-03-01T10:00:00Z → 2026-03-01T10:15:00Z)"
     )
-    assert "- Kept out this run (61):" in rest
-    assert rest[-2].startswith("- Kept out now (all runs, retried every run): 75")
+    assert (
+        "- Commerce: imported 30 · updated 2 · failed 60 · customers created 4 "
+        "(35 of the failed were retries of orders kept out by earlier runs)"
+    ) in rest
+    assert "- Kept out, this run's orders (26):" in rest
+    assert rest[-2] == (
+        "- Still kept out overall: 75 (49 from earlier runs), retried every run; all with reasons: "
+        "[summarize → XCom](http://127.0.0.1:8080/dags/amazon_order_sync/runs/"
+        "backfill__2026-03-01T10%3A00%3A00%2B00%3A00/tasks/summarize/xcom)"
+    )
     assert rest[-1] == "- Channel totals: FBA: skipped 5 · MFN: failed 70, imported 300"
-    assert any(line.startswith("  - … and ") and line.endswith(" more") for line in rest)
+    assert any(line.startswith("  - … and ") and line.endswith(" more (all in the list below)") for line in rest)
     assert len(note) <= report.NOTE_LIMIT
     listed = [line for line in rest if line.startswith("  - `")]
     assert listed[0] == "  - `111-0000000-0000000` malformed order: no orderItems"
     assert all(line.endswith("order SKUs: X-1") for line in listed[1:])  # long reasons keep their end
 
 
-def test_sync_note_for_a_resync_by_id_and_a_quiet_run():
+def test_sync_note_for_a_resync_by_id_a_quiet_run_and_a_backfill_run():
+    quiet = {**SUMMARY, "outcomes": {}, "kept_out": {"this_run": 0, "earlier": 0}, "kept_out_this_run": []}
     note = report.sync_note(
-        {**SUMMARY, "window": None, "amazon_order_ids": ["111-0000001-0000001"], "not_found": ["111-9999999-9999999"],
-         "outcomes": {}, "failures": [], "rejected": []}
-    )  # fmt: skip
-    assert note.splitlines()[0] == "**Order sync**: kept out 0 · 40 orders read (orders 111-0000001-0000001)"
+        {**quiet, "window": None, "amazon_order_ids": ["111-0000001-0000001"], "not_found": ["111-9999999-9999999"]}
+    )
+    assert note.splitlines()[0] == (
+        "**Order sync**: kept out 0 of 40 orders read · 0 kept out overall (orders 111-0000001-0000001)"
+    )
     assert "- Not found on Amazon: 111-9999999-9999999" in note
     assert "- Commerce: nothing to load" in note
+    assert "- Kept out overall: none" in note
+    backfill = report.sync_note({**quiet, "ignored_params": ["amazon_order_ids", "window_start"]})
+    assert "- Backfill run: ignored amazon_order_ids, window_start (single-run params); read its own interval" in backfill
+    # Without a link (no run to point at), the note still says where the lists are.
+    assert "all with reasons: the summarize task's XCom" in report.sync_note(SUMMARY)
 
 
 def test_push_note_and_failure_note():
@@ -74,9 +91,7 @@ def test_push_note_and_failure_note():
 
 
 def test_listener_keeps_the_operators_note_above_the_report():
-    spec = importlib.util.spec_from_file_location("run_reports_under_test", PROJECT_ROOT / "plugins" / "run_reports.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_plugin("run_reports")
     merged = module._merge("Re-run after the Commerce outage (INC-42)", "**Order sync**: imported 3", 1000)
     assert merged == "Re-run after the Commerce outage (INC-42)\n\n**Order sync**: imported 3"
     # A cleared and re-run run replaces its old report, keeps the operator's words.

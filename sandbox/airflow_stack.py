@@ -1,0 +1,217 @@
+"""Airflow's components as subprocesses on one Airflow home, listening on 127.0.0.1 only.
+
+What ``airflow standalone`` starts (DAG processor, scheduler, triggerer, API
+server with the LocalExecutor), but without its one exposure: in Airflow 3.3 the
+scheduler and the triggerer each start a log server that binds every interface
+(``:8793``, ``:8794``), and Airflow has no setting for that address. Here both run
+with ``--skip-serve-logs`` and Airflow's own log-server app runs on 127.0.0.1
+instead, on the configured ports; tasks record ``127.0.0.1`` as their host
+(``[core] hostname_callable``), so the API server reads a running task's log
+from there.
+
+Shared by ``scripts/airflow-ui`` (``python -m sandbox.airflow_stack run``) and the
+tests that need a real Airflow (backfills, the browser test), so both run
+Airflow the way an operator does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: This module's import name (also when it runs as ``python -m``).
+MODULE = "sandbox.airflow_stack"
+LOOPBACK = "127.0.0.1"
+#: Airflow's long-running components, in start order.
+COMPONENTS = ("dag-processor", "scheduler", "triggerer", "api-server")
+#: Our loopback log servers, by the ``[logging]`` option that holds each one's port.
+LOG_SERVERS = {"worker-log-server": "worker_log_server_port", "trigger-log-server": "trigger_log_server_port"}
+
+
+def loopback_hostname() -> str:
+    """``[core] hostname_callable`` of the local stack: the address the log servers listen on."""
+    return LOOPBACK
+
+
+def loopback_env() -> dict[str, str]:
+    """The settings that keep every component on 127.0.0.1."""
+    return {
+        "AIRFLOW__API__HOST": LOOPBACK,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{MODULE}.loopback_hostname",
+    }
+
+
+def component_command(component: str) -> list[str]:
+    """The command line of one component (Airflow's CLI, or ``log-server`` of this module)."""
+    if component in LOG_SERVERS:
+        return [sys.executable, "-m", MODULE, "log-server", component]
+    skip = ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
+    return [sys.executable, "-m", "airflow", component, *skip]
+
+
+def serve_logs(component: str) -> None:
+    """Airflow's log-server app (what ``airflow scheduler``/``triggerer`` would serve) on 127.0.0.1."""
+    import uvicorn
+    from airflow.configuration import conf
+
+    uvicorn.run(
+        "airflow.utils.serve_logs.log_server:get_app",
+        factory=True,
+        host=LOOPBACK,
+        port=conf.getint("logging", LOG_SERVERS[component]),
+        log_config=None,
+        access_log=False,
+    )
+
+
+@dataclass
+class AirflowStack:
+    """Airflow components running as subprocesses on one Airflow home; each one's output in ``<log_dir>/<name>.log``."""
+
+    home: Path
+    env: dict[str, str]
+    log_dir: Path | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.env = {**self.env, **loopback_env()}
+        self.log_dir = self.log_dir or self.home
+
+    @property
+    def metadata(self):
+        return create_engine(self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+
+    def log_file(self, component: str) -> Path:
+        return self.log_dir / f"{component}.log"
+
+    def cli(self, *args: str, timeout: float = 120) -> str:
+        """Run ``airflow <args>`` against this stack's home; raises with its output when it fails."""
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise AssertionError(f"airflow {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def start(self, component: str) -> None:
+        log = open(self.log_file(component), "w")  # noqa: SIM115 - closed with the process
+        self.processes[component] = subprocess.Popen(
+            component_command(component),
+            env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def start_all(self) -> None:
+        for component in (*COMPONENTS, *LOG_SERVERS):
+            self.start(component)
+
+    def check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = self.log_file(name).read_text()[-3000:]
+                raise AssertionError(f"{name} exited with {process.returncode}:\n{tail}")
+
+    def stop(self) -> None:
+        """SIGTERM each component's process group, then SIGKILL what is left (idle executor workers ignore TERM)."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for process in self.processes.values():
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(5)
+
+    def query(self, sql: str, **params) -> list[dict]:
+        """Rows of a query on the metadata database."""
+        engine = self.metadata
+        try:
+            with engine.connect() as conn:
+                return [dict(r) for r in conn.execute(text(sql), params).mappings()]
+        finally:
+            engine.dispose()
+
+    def wait_for(self, what: str, check: Callable[[], object], timeout: float) -> None:
+        """Poll ``check`` every second until it is truthy; fail with the components' log tails after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not check():
+            self.check_alive()
+            if time.monotonic() > deadline:
+                logs = "\n".join(
+                    f"--- {name}.log ---\n" + self.log_file(name).read_text()[-2500:] for name in self.processes
+                )
+                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+            time.sleep(1)
+
+    def runs(self, dag_id: str, run_type: str | None = None) -> list[dict]:
+        """A DAG's runs (oldest logical date first, all types unless ``run_type``) with their state, type and note."""
+        rows = self.query(
+            "SELECT r.run_id, r.run_type, r.state, r.logical_date, n.content AS note FROM dag_run r "
+            "LEFT JOIN dag_run_note n ON n.dag_run_id = r.id WHERE r.dag_id = :dag ORDER BY r.logical_date, r.id",
+            dag=dag_id,
+        )
+        return [row for row in rows if run_type in (None, row["run_type"])]
+
+
+def run(log_dir: Path) -> int:
+    """Start every component on this environment's Airflow home and keep them running until SIGINT/SIGTERM."""
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), dict(os.environ), log_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stopping = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    stack.start_all()
+    for name, process in stack.processes.items():
+        print(f"airflow-stack: {name} (pid {process.pid}) → {stack.log_file(name)}", flush=True)
+    status = 0
+    while not stopping:
+        try:
+            stack.check_alive()
+        except AssertionError as exc:
+            print(f"airflow-stack: {exc}", file=sys.stderr, flush=True)
+            status = 1
+            break
+        time.sleep(1)
+    print("airflow-stack: stopping", flush=True)
+    stack.stop()
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=f"python -m {MODULE}", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run", help="start every component; Ctrl-C (or SIGTERM) stops them all")
+    run_parser.add_argument("--logs", type=Path, required=True, help="folder for one log file per component")
+    serve = sub.add_parser("log-server", help="one loopback log server (started by 'run')")
+    serve.add_argument("component", choices=sorted(LOG_SERVERS))
+    args = parser.parse_args(argv)
+    if args.command == "log-server":
+        serve_logs(args.component)
+        return 0
+    return run(args.logs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
