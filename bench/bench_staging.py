@@ -13,7 +13,6 @@ time spent in ``flatten`` (validation included).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -25,19 +24,12 @@ from sqlalchemy.engine import make_url
 from include import channel_db
 from include.staging import batched, flatten
 from sandbox.generator import generate_orders
+from sandbox.process import port_answers
 
 SERVERS = {
     "mariadb": ("127.0.0.1", 3306, "mysql+pymysql://root@127.0.0.1:3306/acs_bench_staging"),
     "postgresql": ("127.0.0.1", 5432, "postgresql+psycopg2://postgres@127.0.0.1:5432/acs_bench_staging"),
 }
-
-
-def _answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _fresh(url: str) -> str:
@@ -75,7 +67,7 @@ def main() -> None:
     orders = [timeline[-1] for timeline in generate_orders(args.orders, 24, seed=7)]
     items = sum(len(order["orderItems"]) for order in orders)
     targets = {"sqlite": f"sqlite:///{tempfile.mkdtemp(prefix='acs-bench-')}/channel.db"}
-    targets |= {name: url for name, (host, port, url) in SERVERS.items() if _answers(host, port)}
+    targets |= {name: url for name, (host, port, url) in SERVERS.items() if port_answers(host, port)}
     print(f"{len(orders):,} orders, {items:,} items, batches of 1,000, median of {args.runs} runs")
     print("| dialect | first stage | re-stage | statements per 1,000 | of which flatten |")
     print("|---|---|---|---|---|")

@@ -19,6 +19,15 @@ import httpx
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def port_answers(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on ``host:port`` (a database server, say) within a second."""
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.airflow_stack import AirflowStack
-from sandbox.process import Sandbox, free_port, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
+from sandbox.process import Sandbox, free_port, port_answers, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = PROJECT_ROOT.parent / "shared" / "specs"
@@ -50,18 +49,12 @@ def sandbox(sandbox_session: Sandbox) -> Sandbox:
     return sandbox_session
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")
 def mariadb_url() -> str:
     """A fresh database on the local MariaDB server (skips where none runs)."""
-    if not _reachable("127.0.0.1", 3306):
+    if not port_answers("127.0.0.1", 3306):
         pytest.skip("MariaDB is not running on 127.0.0.1:3306")
     import pymysql
 
@@ -77,7 +70,7 @@ def mariadb_url() -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A fresh database on the local PostgreSQL server (skips where none runs)."""
-    if not _reachable("127.0.0.1", 5432):
+    if not port_answers("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     import psycopg2
 
@@ -261,7 +254,7 @@ def metadata_db() -> Iterator[str]:
     SQLite locks up under a scheduler, a DAG processor, an API server, a triggerer and
     executor workers writing at once (and under ``airflow backfill create`` while they run).
     """
-    if not _reachable("127.0.0.1", 5432):
+    if not port_answers("127.0.0.1", 5432):
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the metadata DB of a real Airflow)")
     from sqlalchemy import create_engine, text
 
