@@ -49,8 +49,6 @@ def sandbox(sandbox_session: Sandbox) -> Sandbox:
     return sandbox_session
 
 
-
-
 @pytest.fixture(scope="session")
 def mariadb_url() -> str:
     """A fresh database on the local MariaDB server (skips where none runs)."""
