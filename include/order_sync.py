@@ -12,7 +12,6 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from include import channel_db
 from include.channel_db import StageResult
@@ -22,6 +21,7 @@ from include.landing import default_landing_uri, read_landed, write_pages
 from include.mapping import StoreRef
 from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
 from include.order_validation import InvalidOrder, order_id_of, validate_order
+from include.run_plans import SyncPlan
 from include.settings import OrderSettings, load_settings
 from include.staging import RejectedOrder, batched, flatten
 from include.task_failures import fail_fast_on_permanent_errors
@@ -61,14 +61,9 @@ def plan_run(
     channel_db.create_schema(engine)
     ids = order_ids(params)
     now = datetime.now(UTC)
-    plan: dict[str, Any] = {
-        "dry_run": bool(params.get("dry_run")),
-        "amazon_order_ids": ids,
-        "planned_at": now.isoformat(),
-        "ignored_params": ignored,
-    }
+    common = {"dry_run": bool(params.get("dry_run")), "planned_at": now, "ignored_params": ignored}
     if ids:
-        return {**plan, "mode": "orders", "start": None, "end": None, "empty": False}
+        return SyncPlan(mode="orders", amazon_order_ids=ids, **common).to_xcom()
     window = compute_window(
         data_interval_start=data_interval_start,
         data_interval_end=data_interval_end,
@@ -78,29 +73,30 @@ def plan_run(
         window_start=params.get("window_start"),
         window_end=params.get("window_end"),
     )
-    bounds = window.to_dict()
-    log.info("window %s → %s%s", bounds["start"], bounds["end"], " (empty)" if window.empty else "")
-    return {**plan, "mode": "window", **bounds}
+    plan = SyncPlan(mode="window", start=window.start, end=window.end, empty=window.empty, **common)
+    log.info("window %s → %s%s", plan.window["start"], plan.window["end"], " (empty)" if plan.empty else "")
+    return plan.to_xcom()
 
 
 @fail_fast_on_permanent_errors
-def extract(plan: dict, run_id: str | None) -> dict:
+def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
     """Page through searchOrders (or getOrder per id) into NDJSON in the landing store."""
+    plan = SyncPlan.from_xcom(plan)
     from include.amazon.errors import SpApiError
     from include.hooks.amazon_sp_api import SpApiHook
 
     settings = load_settings()
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
     run_key = run_id or datetime.now(UTC).strftime("manual__%Y%m%dT%H%M%S")
-    if plan["empty"]:
+    if plan.empty:
         return {"landing": write_pages(landing, run_key, [], conn_id=conn_id).to_dict(), "orders": 0, "not_found": []}
     hook = SpApiHook()
     not_found: list[str] = []
     with hook.get_client() as client:
-        if plan["mode"] == "orders":
+        if plan.mode == "orders":
 
             def pages():
-                for ids in batched(plan["amazon_order_ids"], 100):
+                for ids in batched(plan.amazon_order_ids, 100):
                     page = []
                     for order_id in ids:
                         try:
@@ -118,8 +114,8 @@ def extract(plan: dict, run_id: str | None) -> dict:
                 run_key,
                 client.search_orders(
                     marketplace_ids=hook.marketplace_ids,
-                    last_updated_after=plan["start"],
-                    last_updated_before=plan["end"],
+                    last_updated_after=plan.start,
+                    last_updated_before=plan.end,
                     included_data=INCLUDED_DATA,
                 ),
                 conn_id=conn_id,
@@ -129,13 +125,14 @@ def extract(plan: dict, run_id: str | None) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def stage(plan: dict, landed: dict) -> dict:
+def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     """Upsert the landed orders into the channel tables in batches; move the high-water mark.
 
     Each order is validated first; a malformed one, or one the database refuses, is
     set aside with its reason and landing page (``channel_order_rejection``) and
     the rest of the batch goes on.
     """
+    plan = SyncPlan.from_xcom(plan)
     settings = load_settings()
     engine = channel_engine()
     totals = StageResult(0, 0, 0, 0, 0, 0)
@@ -162,8 +159,8 @@ def stage(plan: dict, landed: dict) -> dict:
         for rejection in set_aside:
             log.warning("set aside order %s: %s", rejection.amazon_order_id or "?", rejection.reason)
         rejected += set_aside
-    if plan["mode"] == "window" and not plan["empty"]:
-        channel_db.set_high_water_mark(engine, JOB, datetime.fromisoformat(plan["end"]))
+    if plan.moves_high_water_mark:
+        channel_db.set_high_water_mark(engine, JOB, plan.end)
     result = {key: getattr(totals, key) for key in ("orders", "new", "updated", "unchanged", "items")}
     result["rejected"] = [r.to_dict() for r in rejected[:MAX_LISTED_FAILURES]]
     result["rejected_count"] = len(rejected)
@@ -173,14 +170,15 @@ def stage(plan: dict, landed: dict) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def groups_with_work(plan: dict) -> list[str]:
+def groups_with_work(plan: SyncPlan | dict) -> list[str]:
     """The fulfilment groups this run must run; records why the others have nothing to do."""
-    if plan["dry_run"]:
+    plan = SyncPlan.from_xcom(plan)
+    if plan.dry_run:
         log.info("dry run: nothing is written to Commerce")
         return []
     settings = load_settings()
     engine = channel_engine()
-    only_ids = plan["amazon_order_ids"] or None
+    only_ids = plan.only_ids
     if not settings.import_enabled:
         for channel in GROUP_TASKS:
             channel_db.record_skipped(
@@ -203,11 +201,12 @@ def groups_with_work(plan: dict) -> list[str]:
 
 
 @fail_fast_on_permanent_errors
-def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
+def import_chunks(fulfilled_by: str, plan: SyncPlan | dict) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
+    plan = SyncPlan.from_xcom(plan)
     settings = load_settings()
     ids = channel_db.order_ids_to_import(
-        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan["amazon_order_ids"] or None
+        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan.only_ids
     )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
@@ -243,18 +242,17 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def apply_changes(plan: dict) -> dict:
+def apply_changes(plan: SyncPlan | dict) -> dict:
     """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders."""
+    plan = SyncPlan.from_xcom(plan)
     from include.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()
-    orders = channel_db.orders_needing_update(
-        engine, fulfilled_by="MERCHANT", only_ids=plan["amazon_order_ids"] or None
-    )
+    orders = channel_db.orders_needing_update(engine, fulfilled_by="MERCHANT", only_ids=plan.only_ids)
     to_settle = channel_db.canceled_orders_to_settle(engine)
-    if plan["amazon_order_ids"]:
-        to_settle = [order for order in to_settle if order.amazon_order_id in set(plan["amazon_order_ids"])]
+    if plan.only_ids:
+        to_settle = [order for order in to_settle if order.amazon_order_id in set(plan.only_ids)]
     if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
@@ -297,7 +295,7 @@ def apply_changes(plan: dict) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def summarize(plan: dict, staged: dict, results: dict[str, list[dict | None]]) -> dict:
+def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict | None]]) -> dict:
     """The run's counts per outcome, the orders kept out with their reasons, and the channel totals.
 
     ``results`` are the import and update task results per fulfilment channel. Orders
@@ -305,6 +303,7 @@ def summarize(plan: dict, staged: dict, results: dict[str, list[dict | None]]) -
     aside as malformed) and the rest, still kept out from earlier runs; both lists are
     complete up to :data:`KEPT_OUT_LISTED` each (the run note links to them).
     """
+    plan = SyncPlan.from_xcom(plan)
     outcomes: Counter[str] = Counter()
     failures: list[dict[str, str]] = []
     changed_for_push = 0
@@ -317,9 +316,7 @@ def summarize(plan: dict, staged: dict, results: dict[str, list[dict | None]]) -
                     changed_for_push += sum(result["outcomes"].get(k, 0) for k in PUSH_RELEVANT_OUTCOMES)
     engine = channel_engine()
     # Orders staged at or after the plan were read by this run (a plan from before this field: none were).
-    planned_at = (
-        datetime.fromisoformat(plan["planned_at"]) if plan.get("planned_at") else datetime.max.replace(tzinfo=UTC)
-    )
+    planned_at = plan.planned_at or datetime.max.replace(tzinfo=UTC)
     this_run: dict[str, dict[str, str]] = {r["amazon_order_id"]: dict(r) for r in staged["rejected"]}
     earlier: list[dict[str, str]] = []
     retried_earlier = 0
@@ -331,10 +328,10 @@ def summarize(plan: dict, staged: dict, results: dict[str, list[dict | None]]) -
             earlier.append({**entry, "kept_out_since": order.to_dict()["first_failed_at"] or "-"})
             retried_earlier += bool(order.last_attempt_at and order.last_attempt_at >= planned_at)
     summary = {
-        "window": None if plan["mode"] == "orders" else {"start": plan["start"], "end": plan["end"]},
-        "amazon_order_ids": plan["amazon_order_ids"],
-        "dry_run": plan["dry_run"],
-        "ignored_params": plan.get("ignored_params", []),
+        "window": plan.window,
+        "amazon_order_ids": plan.amazon_order_ids,
+        "dry_run": plan.dry_run,
+        "ignored_params": plan.ignored_params,
         "staged": {k: staged[k] for k in ("orders", "new", "updated", "unchanged")},
         "rejected": staged["rejected"],
         "rejected_count": staged.get("rejected_count", len(staged["rejected"])),

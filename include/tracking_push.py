@@ -37,6 +37,7 @@ from include import channel_db
 from include.commerce.errors import CommerceClientError
 from include.dag_defaults import order_ids, run_params
 from include.hooks.channel_db import channel_engine
+from include.run_plans import PushPlan
 from include.settings import load_settings
 from include.staging import batched
 from include.task_failures import PermanentError, fail_fast_on_permanent_errors
@@ -52,7 +53,6 @@ from include.tracking import (
     packages_for_shipment,
     shipment_window,
 )
-from include.windows import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,10 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
     channel_db.create_schema(engine)
     ids = order_ids(params)
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
-    plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}
+    common = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}
     if ids and not (since or until):
         log.info("manual run for %s Amazon orders (all their shipments)", len(ids))
-        return {**plan, "mode": "orders", "start": None, "end": None, "move_mark": False}
+        return PushPlan(mode="orders", **common).to_xcom()
     mark = channel_db.high_water_mark(engine, JOB)
     explicit = bool(since or until)
     window = shipment_window(
@@ -99,36 +99,37 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
         until=until,
     )
     # The mark only moves when this window reaches back to it: a manual window further on must not skip a gap.
-    move_mark = not plan["dry_run"] and not ids and (mark is None or window.start <= mark)
+    move_mark = not common["dry_run"] and not ids and (mark is None or window.start <= mark)
     log.info("shipments updated %s → %s%s", iso_z(window.start), iso_z(window.end), " (empty)" if window.empty else "")
-    return {**plan, "mode": "window", "start": iso_z(window.start), "end": iso_z(window.end), "move_mark": move_mark}
+    return PushPlan(mode="window", start=window.start, end=window.end, move_mark=move_mark, **common).to_xcom()
 
 
 # ----------------------------------------------------------------------------------------------------------- find
 
 
 @fail_fast_on_permanent_errors
-def find_packages(plan: dict) -> dict:
+def find_packages(plan: PushPlan | dict) -> dict:
     """Read the plan's Commerce shipments and record one package per tracking number (nothing written on a dry run)."""
+    plan = PushPlan.from_xcom(plan)
     from include.commerce.search_criteria import SearchCriteria
     from include.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()
-    dry_run = plan["dry_run"]
+    dry_run = plan.dry_run
     shipments: Counter[str] = Counter()
     packages: Counter[str] = Counter()
     listed: list[dict] = []
     with CommerceHook().get_client() as client:
         criteria: list[SearchCriteria] = []
         base = SearchCriteria()
-        if plan["start"]:
-            base.between("updated_at", parse_timestamp(plan["start"], "start"), parse_timestamp(plan["end"], "end"))
-        if plan["amazon_order_ids"]:
-            orders = channel_db.tracking_orders_by_amazon_id(engine, plan["amazon_order_ids"])
+        if plan.start:
+            base.between("updated_at", plan.start, plan.end)
+        if plan.amazon_order_ids:
+            orders = channel_db.tracking_orders_by_amazon_id(engine, plan.amazon_order_ids)
             commerce_ids = sorted(o.commerce_order_id for o in orders)
             criteria = [base.copy().where("order_id", chunk, "in") for chunk in batched(commerce_ids, ORDER_ID_CHUNK)]
-        elif plan["start"] < plan["end"]:
+        elif plan.start < plan.end:
             criteria = [base]
 
         def all_shipments() -> Iterator[dict]:
@@ -137,8 +138,8 @@ def find_packages(plan: dict) -> dict:
 
         for batch in batched(all_shipments(), SHIPMENT_BATCH):
             _handle_batch(client, engine, settings.commerce_concurrency, batch, dry_run, shipments, packages, listed)
-    if plan["move_mark"]:
-        channel_db.set_high_water_mark(engine, JOB, parse_timestamp(plan["end"], "end"))
+    if plan.move_mark:
+        channel_db.set_high_water_mark(engine, JOB, plan.end)
     result = {"shipments": _counts(shipments, SHIPMENT_KEYS), "packages": _counts(packages, PACKAGE_KEYS)}
     result["listed"] = listed[:MAX_LISTED]
     log.info("shipments %s; packages %s", result["shipments"], result["packages"])
@@ -287,13 +288,14 @@ COMPLETE_TASK = "commerce_orders.complete_orders"
 
 
 @fail_fast_on_permanent_errors
-def steps_with_work(plan: dict) -> list[str]:
+def steps_with_work(plan: PushPlan | dict) -> list[str]:
     """The task ids to run after finding packages: confirm when packages wait, complete when orders could close."""
-    if plan["dry_run"]:
+    plan = PushPlan.from_xcom(plan)
+    if plan.dry_run:
         log.info("dry run: nothing is sent to Amazon or written to Commerce")
         return []
     engine = channel_engine()
-    only_ids = plan["amazon_order_ids"] or None
+    only_ids = plan.only_ids
     if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1):
         return [CONFIRM_TASK, COMPLETE_TASK]
     if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
@@ -309,15 +311,16 @@ class AmazonCredentialsError(PermanentError):
 
 
 @fail_fast_on_permanent_errors
-def confirm_packages(plan: dict) -> dict:
+def confirm_packages(plan: PushPlan | dict) -> dict:
     """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens."""
+    plan = PushPlan.from_xcom(plan)
     import httpx
 
     from include.amazon.errors import SpApiError
     from include.hooks.amazon_sp_api import SpApiHook
 
     engine = channel_engine()
-    pushes = channel_db.pushes_to_send(engine, only_ids=plan["amazon_order_ids"] or None)
+    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids)
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
@@ -411,13 +414,14 @@ class Completion:
 
 
 @fail_fast_on_permanent_errors
-def complete_orders(plan: dict) -> dict:
+def complete_orders(plan: PushPlan | dict) -> dict:
     """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
+    plan = PushPlan.from_xcom(plan)
     from include.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()
-    orders = channel_db.orders_to_complete(engine, only_ids=plan["amazon_order_ids"] or None)
+    orders = channel_db.orders_to_complete(engine, only_ids=plan.only_ids)
     results: list[Completion] = []
     if orders:
         confirmed: dict[str, list[tuple[str, str]]] = {}
@@ -497,16 +501,17 @@ def _qty(item: dict, key: str) -> float:
 
 
 @fail_fast_on_permanent_errors
-def summarize(plan: dict, found: dict | None, confirmed: dict | None, completed: dict | None) -> dict:
+def summarize(plan: PushPlan | dict, found: dict | None, confirmed: dict | None, completed: dict | None) -> dict:
     """The run in one readable dict: shipments read, packages found, confirmed, failed and refused with reasons."""
+    plan = PushPlan.from_xcom(plan)
     engine = channel_engine()
     confirmed = confirmed or {}
     completed = completed or {}
     summary = {
-        "window": None if plan["mode"] == "orders" else {"start": plan["start"], "end": plan["end"]},
-        "amazon_order_ids": plan["amazon_order_ids"],
-        "dry_run": plan["dry_run"],
-        "ignored_params": plan.get("ignored_params", []),
+        "window": plan.window,
+        "amazon_order_ids": plan.amazon_order_ids,
+        "dry_run": plan.dry_run,
+        "ignored_params": plan.ignored_params,
         "shipments": (found or {}).get("shipments", {}),
         "packages_found": (found or {}).get("packages", {}),
         "packages": {k: int(confirmed.get(k, 0)) for k in ("sent", "confirmed", "failed", "refused", "waiting")},
@@ -521,7 +526,7 @@ def summarize(plan: dict, found: dict | None, confirmed: dict | None, completed:
             "orders_awaiting_completion": len(channel_db.orders_to_complete(engine)),
         },
     }
-    if plan["dry_run"]:
+    if plan.dry_run:
         summary["would_send"] = (found or {}).get("listed", [])
     log.info(
         "run summary: packages %s, orders shipped %s, partially shipped %s, completed %s",

@@ -88,11 +88,12 @@ def test_first_scheduled_run_after_six_hours_down_covers_the_gap(sync_env):
     )
     second = run_dag("amazon_order_sync", logical_date=after)
     assert succeeded(second), task_states(second)
-    plan = xcom_result(second, "plan_window")
+    from include.run_plans import SyncPlan
+
+    plan = SyncPlan.from_xcom(xcom_result(second, "plan_window"))
     overlap = timedelta(minutes=10)
     # The data interval alone ([after - 15 min, after]) would miss orders 2 and 3: the window starts at the mark.
-    assert plan["start"] == ao.iso(before - overlap)
-    assert plan["end"] == ao.iso(after)
+    assert (plan.start, plan.end) == (before - overlap, after)
     assert commerce_ext_ids(sync_env) == [f"111-0000101-000000{i}" for i in range(1, 5)]
     summary = xcom_result(second, "summarize")
     assert summary["outcomes"]["imported"] == 3
