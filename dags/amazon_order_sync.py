@@ -118,7 +118,8 @@ def amazon_order_sync():
     @task.branch
     def choose_fulfilment_paths(plan: dict) -> list[str]:
         """Run only the groups that have work; the others show as skipped."""
-        return [f"{group}.plan_chunks" for group in order_sync.groups_with_work(plan)]
+        group_of = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"}
+        return [f"{group_of[channel]}.plan_chunks" for channel in order_sync.channels_with_work(plan)]
 
     @task_group
     def merchant_fulfilled(plan: dict):

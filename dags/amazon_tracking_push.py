@@ -108,7 +108,11 @@ def amazon_tracking_push():
     @task.branch
     def choose_steps(plan: dict) -> list[str]:
         """Run only the steps with work: packages to confirm and/or Commerce orders to complete."""
-        return tracking_push.steps_with_work(plan)
+        task_of = {
+            tracking_push.CONFIRM: "amazon_confirmations.confirm_packages",
+            tracking_push.COMPLETE: "commerce_orders.complete_orders",
+        }
+        return [task_of[step] for step in tracking_push.steps_with_work(plan)]
 
     @task_group
     def amazon_confirmations():

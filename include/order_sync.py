@@ -34,7 +34,8 @@ JOB = "amazon_order_sync"
 INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES"]
 #: Orders per staging batch: bounds memory whatever the window size.
 STAGE_BATCH = 1000
-GROUP_TASKS = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"}
+#: Amazon's fulfilment channels (``fulfilledBy``); the DAG has one task group for each.
+CHANNELS = ("MERCHANT", "AMAZON")
 #: Failures listed per task result and in the run summary (the quarantine view has them all).
 MAX_LISTED_FAILURES = 25
 #: Orders kept out listed in a run summary, each list (this run's, earlier runs'): all of them, short of a disaster.
@@ -170,8 +171,8 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def groups_with_work(plan: SyncPlan | dict) -> list[str]:
-    """The fulfilment groups this run must run; records why the others have nothing to do."""
+def channels_with_work(plan: SyncPlan | dict) -> list[str]:
+    """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none."""
     plan = SyncPlan.from_xcom(plan)
     if plan.dry_run:
         log.info("dry run: nothing is written to Commerce")
@@ -180,7 +181,7 @@ def groups_with_work(plan: SyncPlan | dict) -> list[str]:
     engine = channel_engine()
     only_ids = plan.only_ids
     if not settings.import_enabled:
-        for channel in GROUP_TASKS:
+        for channel in CHANNELS:
             channel_db.record_skipped(
                 engine, fulfilled_by=channel, reason="order import is disabled in amazon_order_settings"
             )
@@ -189,15 +190,15 @@ def groups_with_work(plan: SyncPlan | dict) -> list[str]:
         channel_db.record_skipped(
             engine, fulfilled_by="AMAZON", reason="FBA import is disabled in amazon_order_settings"
         )
-    groups = []
-    for channel, group in GROUP_TASKS.items():
+    busy = []
+    for channel in CHANNELS:
         work = channel_db.orders_to_import(engine, fulfilled_by=channel, settings=settings, limit=1, only_ids=only_ids)
         changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
         if channel == "MERCHANT":
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
         if work or (changes and channel == "MERCHANT"):
-            groups.append(group)
-    return groups
+            busy.append(channel)
+    return busy
 
 
 @fail_fast_on_permanent_errors

@@ -283,13 +283,13 @@ def _item_links(
 
 # ----------------------------------------------------------------------------------------------------------- branch
 
-CONFIRM_TASK = "amazon_confirmations.confirm_packages"
-COMPLETE_TASK = "commerce_orders.complete_orders"
+#: The steps after finding packages (the DAG maps them to its tasks).
+CONFIRM, COMPLETE = "confirm", "complete"
 
 
 @fail_fast_on_permanent_errors
 def steps_with_work(plan: PushPlan | dict) -> list[str]:
-    """The task ids to run after finding packages: confirm when packages wait, complete when orders could close."""
+    """The steps to run after finding packages: :data:`CONFIRM` when packages wait, :data:`COMPLETE` when orders could close."""
     plan = PushPlan.from_xcom(plan)
     if plan.dry_run:
         log.info("dry run: nothing is sent to Amazon or written to Commerce")
@@ -297,9 +297,9 @@ def steps_with_work(plan: PushPlan | dict) -> list[str]:
     engine = channel_engine()
     only_ids = plan.only_ids
     if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1):
-        return [CONFIRM_TASK, COMPLETE_TASK]
+        return [CONFIRM, COMPLETE]
     if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
-        return [COMPLETE_TASK]
+        return [COMPLETE]
     return []
 
 
