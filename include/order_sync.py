@@ -17,6 +17,7 @@ from typing import Any
 from include import channel_db
 from include.channel_db import StageResult
 from include.hooks.channel_db import channel_engine
+from include.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.landing import default_landing_uri, read_landed, write_pages
 from include.mapping import StoreRef
 from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
@@ -44,7 +45,7 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, data_int
     params = dict(params or {})
     settings = load_settings()
     engine = channel_engine()
-    channel_db.create_schema(engine)
+    channel_db.require_current(engine)
     ids = sorted(set(params.get("amazon_order_ids") or []))
     plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids}
     if ids:
@@ -129,7 +130,9 @@ def stage(plan: dict, landed: dict) -> dict:
             )
 
         orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
-        staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df)
+        staged, refused = channel_db.upsert_staged_isolating(
+            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES
+        )
         totals += staged
         sources = {order_id_of(landed.order): landed.source for landed in batch}
         set_aside += [
@@ -161,19 +164,16 @@ def groups_with_work(plan: dict) -> list[str]:
     settings = load_settings()
     engine = channel_engine()
     only_ids = plan["amazon_order_ids"] or None
+    for channel in GROUP_TASKS:
+        reason = skip_reason(channel, settings)
+        if reason:
+            channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason)
     if not settings.import_enabled:
-        for channel in GROUP_TASKS:
-            channel_db.record_skipped(
-                engine, fulfilled_by=channel, reason="order import is disabled in amazon_order_settings"
-            )
         return []
-    if not settings.fba_import:
-        channel_db.record_skipped(
-            engine, fulfilled_by="AMAZON", reason="FBA import is disabled in amazon_order_settings"
-        )
     groups = []
     for channel, group in GROUP_TASKS.items():
-        work = channel_db.orders_to_import(engine, fulfilled_by=channel, settings=settings, limit=1, only_ids=only_ids)
+        statuses = statuses_to_import(channel, settings)
+        work = channel_db.orders_to_import(engine, fulfilled_by=channel, statuses=statuses, limit=1, only_ids=only_ids)
         changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
         if channel == "MERCHANT":
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
@@ -187,7 +187,10 @@ def import_chunks(fulfilled_by: str, plan: dict) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
     settings = load_settings()
     ids = channel_db.order_ids_to_import(
-        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan["amazon_order_ids"] or None
+        channel_engine(),
+        fulfilled_by=fulfilled_by,
+        statuses=statuses_to_import(fulfilled_by, settings),
+        only_ids=plan["amazon_order_ids"] or None,
     )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
@@ -200,7 +203,8 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
 
     settings = load_settings()
     engine = channel_engine()
-    orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, settings=settings, only_ids=ids)
+    statuses = statuses_to_import(fulfilled_by, settings)
+    orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
     with CommerceHook().get_client() as client:
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:

@@ -75,7 +75,7 @@ def plan_run(params: dict | None, data_interval_start: datetime | None) -> dict:
     params = dict(params or {})
     settings = load_settings()
     engine = channel_engine()
-    channel_db.create_schema(engine)
+    channel_db.require_current(engine)
     ids = sorted(set(params.get("amazon_order_ids") or []))
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
     plan: dict[str, Any] = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids}

@@ -237,3 +237,37 @@ def mariadb_channel_url(mariadb_url) -> str:
 def postgres_channel_url(postgres_url) -> str:
     """A fresh, empty PostgreSQL database for one test's channel tables."""
     return _fresh_database(postgres_url.rsplit("/", 1)[0] + f"/acs_channel_test_{os.getpid()}")
+
+
+# --------------------------------------------------------------------------------------------------- channel DB
+
+
+def fresh_channel_engine(url: str):
+    """An engine on ``url`` with the channel tables dropped and created again at the head revision.
+
+    Only the channel tables and their version table are dropped: other tables of the database are kept.
+    """
+    from sqlalchemy import create_engine, text
+
+    from include import channel_db
+    from include.channel_db.migrate import VERSION_TABLE
+    from include.channel_db.tables import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+    channel_db.upgrade(engine)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
+def channel_engine(request, tmp_path):
+    """A channel database at the head revision on each supported dialect (MariaDB, PostgreSQL: this session's)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'channel.db'}"
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
+    engine = fresh_channel_engine(url)
+    yield engine
+    engine.dispose()
