@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from include.channel_db.statements import BATCH_ROWS, chunks, statement, tx
 from include.channel_db.tables import channel_order, channel_order_item
 from include.channel_db.types import now_utc
-from include.channel_db.upserts import staging_upsert
+from include.channel_db.upserts import send, staging_upsert
 from include.staging import ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
 
 if TYPE_CHECKING:  # pandas is only handed in by the caller; keep it out of DAG-parse imports
@@ -61,9 +61,9 @@ def _newest_per_key(frame: pd.DataFrame, keys: list[str], ts: str) -> pd.DataFra
 def _upsert(conn: Connection, frame: pd.DataFrame, table, version: str, **extra: Any) -> int:
     """Upsert a frame's rows in batches (see :mod:`include.channel_db.upserts`); returns the statements sent."""
     upsert = staging_upsert(conn.dialect.name, table, tuple(frame.columns), version, bool(extra))
-    rows = _records(frame)
+    rows = _records(frame.assign(**extra))
     for batch in chunks(rows):
-        conn.execute(upsert, [{**row, **extra} for row in batch] if extra else batch)
+        send(conn, upsert, batch)
     return -(-len(rows) // BATCH_ROWS)
 
 

@@ -24,6 +24,19 @@ class NaiveDatetimeError(ValueError):
     """A datetime without a time zone was handed to the channel database."""
 
 
+def naive_utc(value: datetime) -> datetime:
+    """An aware datetime as a plain naive datetime in UTC (not a pandas Timestamp), as every driver takes it."""
+    if value.tzinfo is None:
+        raise NaiveDatetimeError(f"naive datetime {value!r}: the channel database only takes timezone-aware values")
+    utc = value.astimezone(UTC)
+    return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+
+
+def utc_text(value: datetime) -> str:
+    """An aware datetime as fixed-width UTC text: SQLite's storage, and a JSON batch's (see ``upserts``)."""
+    return naive_utc(value).strftime(SQLITE_FORMAT)
+
+
 class UtcDateTime(TypeDecorator):
     """A point in time: timezone-aware datetimes in, aware UTC datetimes out.
 
@@ -49,13 +62,7 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise NaiveDatetimeError(f"naive datetime {value!r}: the channel database only takes timezone-aware values")
-        utc = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return utc.strftime(SQLITE_FORMAT)
-        # a plain datetime (not a pandas Timestamp), as every driver takes it
-        return datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond)
+        return utc_text(value) if dialect.name == "sqlite" else naive_utc(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
