@@ -16,8 +16,11 @@ datetimes out (:class:`~include.channel_db.types.UtcDateTime`).
 =================  ==========================================================
 
 Every statement other than the upserts is a file in ``include/sql/``
-(:mod:`~include.channel_db.statements`).
+(:mod:`~include.channel_db.statements`). The names of ``migrate`` are loaded on
+first use: Alembic stays out of the DAG files' imports.
 """
+
+from typing import Any
 
 from include.channel_db.import_state import (
     ChannelOrder,
@@ -33,14 +36,6 @@ from include.channel_db.import_state import (
     record_updated,
 )
 from include.channel_db.marks import high_water_mark, set_high_water_mark
-from include.channel_db.migrate import (
-    SchemaNotCurrent,
-    SchemaState,
-    head_revision,
-    require_current,
-    schema_state,
-    upgrade,
-)
 from include.channel_db.pushes import (
     COMPLETION_STATUSES,
     PUSH_STATUSES,
@@ -97,3 +92,14 @@ __all__ = [
     "tracking_items", "tracking_orders_by_amazon_id", "tracking_orders_by_commerce_id", "upgrade", "upsert_staged",
     "upsert_staged_isolating",
 ]  # fmt: skip
+
+#: Names of :mod:`include.channel_db.migrate`, imported when first used (see :func:`__getattr__`).
+_MIGRATE = ("SchemaNotCurrent", "SchemaState", "head_revision", "require_current", "schema_state", "upgrade")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MIGRATE:
+        from include.channel_db import migrate
+
+        return getattr(migrate, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

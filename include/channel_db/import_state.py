@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import NO_LIMIT, id_filter, statement, tx
+from include.channel_db.statements import NO_LIMIT, id_filter, select_records, statement, tx
 from include.channel_db.types import now_utc
 
 CHANNELS = ("MERCHANT", "AMAZON")
@@ -49,25 +49,15 @@ class ChannelOrder:
     payload: dict[str, Any]
 
 
-def _channel_orders(result: CursorResult) -> list[ChannelOrder]:
-    return [
-        ChannelOrder(
-            amazon_order_id=row["amazon_order_id"],
-            marketplace_id=row["marketplace_id"],
-            fulfilled_by=row["fulfilled_by"],
-            amazon_status=row["amazon_status"],
-            channel_status=row["channel_status"],
-            last_updated_at=row["last_updated_at"],
-            import_status=row["import_status"],
-            import_attempts=int(row["import_attempts"]),
-            import_error=row["import_error"],
-            fingerprint=row["sync_fingerprint"],
-            commerce_order_id=int(row["commerce_order_id"]) if row["commerce_order_id"] is not None else None,
-            commerce_increment_id=row["commerce_increment_id"],
-            payload=json.loads(row["payload"]),
-        )
-        for row in result.mappings()
-    ]
+def _channel_orders(
+    bind: Engine | Connection, name: str, *, only_ids: Sequence[str] | None, limit: int | None, **params: Any
+) -> list[ChannelOrder]:
+    """The orders a statement selects (its list parameters: ``statuses``, ``fulfilled_by`` when given as lists)."""
+    expanding = [key for key, value in params.items() if isinstance(value, list)]
+    return select_records(
+        bind, name, ChannelOrder, only_ids=only_ids, limit=limit, params=params, expanding=expanding,
+        fingerprint=lambda row: row["sync_fingerprint"], payload=lambda row: json.loads(row["payload"]),
+    )  # fmt: skip
 
 
 def _check_channel(fulfilled_by: str) -> None:
@@ -89,12 +79,11 @@ def orders_to_import(
     (:func:`include.import_rules.statuses_to_import` says which, under the settings).
     """
     _check_channel(fulfilled_by)
-    if not statuses or (only_ids is not None and not only_ids):
+    if not statuses:
         return []
-    params = {"fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": limit or NO_LIMIT}
-    with tx(bind) as conn:
-        query = statement(conn, "orders_to_import", "statuses", "only_ids")
-        return _channel_orders(conn.execute(query, {**params, **id_filter(only_ids)}))
+    return _channel_orders(
+        bind, "orders_to_import", only_ids=only_ids, limit=limit, fulfilled_by=fulfilled_by, statuses=list(statuses)
+    )
 
 
 def order_ids_to_import(
@@ -120,12 +109,7 @@ def orders_needing_update(
     channels = list(CHANNELS) if fulfilled_by is None else [fulfilled_by]
     for channel in channels:
         _check_channel(channel)
-    if only_ids is not None and not only_ids:
-        return []
-    params: dict[str, Any] = {"fulfilled_by": channels, "limit": limit or NO_LIMIT}
-    with tx(bind) as conn:
-        query = statement(conn, "orders_needing_update", "fulfilled_by", "only_ids")
-        return _channel_orders(conn.execute(query, {**params, **id_filter(only_ids)}))
+    return _channel_orders(bind, "orders_needing_update", only_ids=only_ids, limit=limit, fulfilled_by=channels)
 
 
 def canceled_orders_to_settle(
@@ -133,9 +117,7 @@ def canceled_orders_to_settle(
 ) -> list[ChannelOrder]:
     """Orders cancelled on Amazon after a failed import attempt: Commerce may hold an unlinked order for them."""
     _check_channel(fulfilled_by)
-    params: dict[str, Any] = {"fulfilled_by": [fulfilled_by], "limit": limit or NO_LIMIT}
-    with tx(bind) as conn:
-        return _channel_orders(conn.execute(statement(conn, "canceled_orders_to_settle", "fulfilled_by"), params))
+    return _channel_orders(bind, "canceled_orders_to_settle", only_ids=None, limit=limit, fulfilled_by=[fulfilled_by])
 
 
 def record_cancel_settled(bind: Engine | Connection, amazon_order_id: str, *, now: datetime | None = None) -> None:

@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)  # "Context impl …" on every connection
 
     if args.command == "revision":
         print(f"wrote {new_revision(args.message)}")

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, Engine, RowMapping
 
-from include.channel_db.statements import NO_LIMIT, chunks, id_filter, statement, tx
+from include.channel_db.statements import chunks, records, select_records, statement, tx
 from include.channel_db.types import now_utc
 
 PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped")
@@ -54,27 +54,9 @@ class ShipmentPush:
         return data
 
 
-def _pushes(result: CursorResult) -> list[ShipmentPush]:
-    return [
-        ShipmentPush(
-            amazon_order_id=row["amazon_order_id"],
-            package_reference_id=row["package_reference_id"],
-            commerce_order_id=int(row["commerce_order_id"]) if row["commerce_order_id"] is not None else None,
-            commerce_shipment_id=int(row["commerce_shipment_id"]),
-            commerce_track_id=int(row["commerce_track_id"]),
-            carrier_code=row["carrier_code"],
-            carrier_name=row["carrier_name"],
-            shipping_method=row["shipping_method"],
-            tracking_number=row["tracking_number"],
-            ship_date=row["ship_date"],
-            items=row["items"],
-            status=row["status"],
-            attempts=int(row["attempts"]),
-            last_error=row["last_error"],
-            marketplace_id=row.get("marketplace_id"),
-        )
-        for row in result.mappings()
-    ]
+def _marketplace(row: RowMapping) -> str | None:
+    """The order's marketplace, where the statement reads it (packages to send)."""
+    return row.get("marketplace_id")
 
 
 def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[ShipmentPush]:
@@ -82,7 +64,8 @@ def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) 
     pushes: list[ShipmentPush] = []
     with tx(bind) as conn:
         for chunk in chunks(sorted(set(amazon_order_ids))):
-            pushes.extend(_pushes(conn.execute(statement(conn, "select_shipment_pushes", "ids"), {"ids": chunk})))
+            result = conn.execute(statement(conn, "select_shipment_pushes", "ids"), {"ids": chunk})
+            pushes.extend(records(ShipmentPush, result, marketplace_id=_marketplace))
     return pushes
 
 
@@ -137,11 +120,9 @@ def pushes_to_send(
     bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
 ) -> list[ShipmentPush]:
     """Pending and failed packages (with the order's marketplace), by order, shipment and track."""
-    if only_ids is not None and not only_ids:
-        return []
-    params = {"limit": limit or NO_LIMIT, **id_filter(only_ids)}
-    with tx(bind) as conn:
-        return _pushes(conn.execute(statement(conn, "select_pushes_to_send", "only_ids"), params))
+    return select_records(
+        bind, "select_pushes_to_send", ShipmentPush, only_ids=only_ids, limit=limit, marketplace_id=_marketplace
+    )
 
 
 def record_push_result(
@@ -206,15 +187,7 @@ def orders_to_complete(
     bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
 ) -> list[OrderToComplete]:
     """Fully confirmed orders whose Commerce order is not closed yet (new, or failed earlier)."""
-    if only_ids is not None and not only_ids:
-        return []
-    params = {"limit": limit or NO_LIMIT, **id_filter(only_ids)}
-    with tx(bind) as conn:
-        result = conn.execute(statement(conn, "select_orders_to_complete", "only_ids"), params)
-        return [
-            OrderToComplete(row["amazon_order_id"], int(row["commerce_order_id"]), row["commerce_increment_id"])
-            for row in result.mappings()
-        ]
+    return select_records(bind, "select_orders_to_complete", OrderToComplete, only_ids=only_ids, limit=limit)
 
 
 def record_completion(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import sql, statement, tx
+from include.channel_db.statements import records, sql, statement, tx
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DQ_CHECKS = ("dq_no_duplicate_commerce_orders", "dq_importable_orders_accounted")
@@ -42,24 +42,13 @@ class QuarantinedOrder:
 def quarantine(bind: Engine | Connection) -> list[QuarantinedOrder]:
     """Every order currently kept out: failed imports, settings-skipped orders, and failed updates of imported ones."""
     with tx(bind) as conn:
-        rows = conn.execute(statement(conn, "quarantine")).mappings().all()
-    return [
-        QuarantinedOrder(
-            amazon_order_id=row["amazon_order_id"],
-            marketplace_id=row["marketplace_id"],
-            fulfilled_by=row["fulfilled_by"],
-            amazon_status=row["amazon_status"],
-            import_status=row["import_status"],
-            reason=row["import_error"],
-            attempts=int(row["import_attempts"]),
-            first_seen_at=row["first_seen_at"],
-            last_seen_at=row["last_seen_at"],
-            first_failed_at=row["first_failed_at"],
-            last_attempt_at=row["last_attempt_at"],
-            commerce_order_id=int(row["commerce_order_id"]) if row["commerce_order_id"] is not None else None,
+        result = conn.execute(statement(conn, "quarantine"))
+        return records(
+            QuarantinedOrder,
+            result,
+            reason=lambda row: row["import_error"],
+            attempts=lambda row: row["import_attempts"],
         )
-        for row in rows
-    ]
 
 
 def outcome_counts(bind: Engine | Connection, *, since: datetime | None = None) -> dict[str, dict[str, int]]:

@@ -9,13 +9,14 @@ result columns with such a name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, String, TextClause, bindparam, text
+from sqlalchemy import Connection, Engine, Result, RowMapping, String, TextClause, bindparam, text
 from sqlalchemy.exc import StatementError
 
 from include.channel_db.tables import TIMESTAMP_COLUMNS
@@ -31,6 +32,7 @@ _DIALECT_FALLBACK = {"mariadb": "mysql"}
 #: Parameter and column names that hold a timestamp.
 _TIMESTAMPS = TIMESTAMP_COLUMNS | {"now", "mark", "since"}
 _BIND = re.compile(r"(?<![:\w]):(\w+)")
+T = TypeVar("T")
 
 
 @cache
@@ -60,7 +62,7 @@ def sql(name: str, dialect: str | None = None) -> str:
 def _statement(name: str, dialect: str, expanding: tuple[str, ...]) -> TextClause:
     source = sql(name, dialect)
     params = set(_BIND.findall(source))
-    binds = [bindparam(p, expanding=True, type_=String if p == "only_ids" else None) for p in expanding]
+    binds = [bindparam(p, expanding=True, type_=String if p == "only_ids" else None) for p in expanding if p in params]
     binds += [bindparam(p, type_=UtcDateTime) for p in sorted(params & _TIMESTAMPS)]
     clause = text(source).bindparams(*binds)
     if source.lstrip().upper().startswith("SELECT"):
@@ -69,7 +71,7 @@ def _statement(name: str, dialect: str, expanding: tuple[str, ...]) -> TextClaus
 
 
 def statement(conn: Connection, name: str, *expanding: str) -> TextClause:
-    """The statement ``name`` for this connection's dialect; ``expanding`` names its list parameters.
+    """The statement ``name`` for this connection's dialect; ``expanding`` names its list parameters (if it has them).
 
     ``only_ids`` (the optional Amazon order id filter) may be an empty list, which needs its element type.
     """
@@ -100,6 +102,35 @@ def id_filter(only_ids: Sequence[str] | None) -> dict[str, Any]:
     if only_ids is None:
         return {"all_orders": 1, "only_ids": []}
     return {"all_orders": 0, "only_ids": sorted(set(only_ids))}
+
+
+def records(cls: type[T], result: Result, **derived: Callable[[RowMapping], Any]) -> list[T]:
+    """One ``cls`` (a dataclass) per row: each field from the column of its name, or computed by ``derived[field]``."""
+    names = [field.name for field in fields(cls) if field.name not in derived]
+    return [
+        cls(**{name: row[name] for name in names}, **{name: f(row) for name, f in derived.items()})
+        for row in result.mappings()
+    ]
+
+
+def select_records(
+    bind: Engine | Connection,
+    name: str,
+    cls: type[T],
+    *,
+    only_ids: Sequence[str] | None,
+    limit: int | None,
+    params: dict[str, Any] | None = None,
+    expanding: Sequence[str] = (),
+    **derived: Callable[[RowMapping], Any],
+) -> list[T]:
+    """:func:`records` of a statement with the optional id filter (an empty list selects nothing) and a limit."""
+    if only_ids is not None and not only_ids:
+        return []
+    with tx(bind) as conn:
+        query = statement(conn, name, *expanding, "only_ids")
+        values = {**(params or {}), "limit": limit or NO_LIMIT, **id_filter(only_ids)}
+        return records(cls, conn.execute(query, values), **derived)
 
 
 def chunks(values: Sequence[Any], size: int = BATCH_ROWS) -> Iterator[list[Any]]:

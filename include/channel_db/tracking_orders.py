@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, CursorResult, Engine
+from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import chunks, statement, tx
+from include.channel_db.statements import chunks, records, statement, tx
 
 
 @dataclass(frozen=True)
@@ -36,21 +36,6 @@ class TrackingItem:
     commerce_order_item_id: int | None
 
 
-def _tracking_orders(result: CursorResult) -> list[TrackingOrder]:
-    return [
-        TrackingOrder(
-            amazon_order_id=row["amazon_order_id"],
-            marketplace_id=row["marketplace_id"],
-            fulfilled_by=row["fulfilled_by"],
-            amazon_status=row["amazon_status"],
-            import_status=row["import_status"],
-            commerce_order_id=int(row["commerce_order_id"]),
-            created_at=row["created_at"],
-        )
-        for row in result.mappings()
-    ]
-
-
 def tracking_orders_by_commerce_id(
     bind: Engine | Connection, commerce_order_ids: Sequence[int]
 ) -> dict[int, TrackingOrder]:
@@ -61,7 +46,8 @@ def tracking_orders_by_commerce_id(
         for chunk in chunks(ids):
             query = statement(conn, "select_tracking_orders_by_commerce_id", "ids")
             found.update(
-                (order.commerce_order_id, order) for order in _tracking_orders(conn.execute(query, {"ids": chunk}))
+                (order.commerce_order_id, order)
+                for order in records(TrackingOrder, conn.execute(query, {"ids": chunk}))
             )
     return found
 
@@ -73,7 +59,7 @@ def tracking_orders_by_amazon_id(bind: Engine | Connection, amazon_order_ids: Se
         return []
     with tx(bind) as conn:
         query = statement(conn, "select_tracking_orders_by_amazon_id", "ids")
-        return _tracking_orders(conn.execute(query, {"ids": ids}))
+        return records(TrackingOrder, conn.execute(query, {"ids": ids}))
 
 
 def oldest_imported_mfn_order(bind: Engine | Connection) -> datetime | None:
@@ -87,18 +73,9 @@ def tracking_items(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -
     items: dict[str, list[TrackingItem]] = {}
     with tx(bind) as conn:
         for chunk in chunks(sorted(set(amazon_order_ids))):
-            for row in conn.execute(statement(conn, "select_tracking_items", "ids"), {"ids": chunk}).mappings():
-                item_id = row["commerce_order_item_id"]
-                items.setdefault(row["amazon_order_id"], []).append(
-                    TrackingItem(
-                        amazon_order_id=row["amazon_order_id"],
-                        order_item_id=row["order_item_id"],
-                        sku=row["sku"],
-                        quantity_ordered=int(row["quantity_ordered"]),
-                        quantity_confirmed=int(row["quantity_confirmed"]),
-                        commerce_order_item_id=int(item_id) if item_id is not None else None,
-                    )
-                )
+            query = statement(conn, "select_tracking_items", "ids")
+            for item in records(TrackingItem, conn.execute(query, {"ids": chunk})):
+                items.setdefault(item.amazon_order_id, []).append(item)
     return items
 
 

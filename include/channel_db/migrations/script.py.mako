@@ -8,7 +8,6 @@ Create Date: ${create_date}
 import sqlalchemy as sa
 from alembic import op
 
-import include.channel_db.types
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
