@@ -27,10 +27,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, create_engine, inspect
+from sqlalchemy import Connection, Engine, column, create_engine, inspect, select, table
 
 from include.channel_db.statements import tx
 from include.channel_db.tables import metadata
@@ -101,11 +100,13 @@ class SchemaState:
 
 
 def schema_state(bind: Engine | Connection) -> SchemaState:
-    """Read the revision and the channel tables of a database (changes nothing)."""
+    """Read the revision and the channel tables of a database (changes nothing, logs nothing)."""
     with tx(bind) as conn:
-        present = set(inspect(conn).get_table_names()) & set(metadata.tables)
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        return SchemaState(context.get_current_revision(), head_revision(), frozenset(present))
+        names = set(inspect(conn).get_table_names())
+        revision = None
+        if VERSION_TABLE in names:
+            revision = conn.execute(select(column("version_num")).select_from(table(VERSION_TABLE))).scalar()
+        return SchemaState(revision, head_revision(), frozenset(names & set(metadata.tables)))
 
 
 def upgrade(bind: Engine | Connection, revision: str = "head") -> tuple[SchemaState, SchemaState]:
