@@ -13,6 +13,7 @@ time spent in ``flatten`` (validation included).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -22,17 +23,21 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from include import channel_db
+from include.import_rules import IMPORTABLE_STATUSES
 from include.staging import batched, flatten
 from sandbox.generator import generate_orders
 from sandbox.process import port_answers
 
+#: One database per process: several checkouts may benchmark on the same servers at once.
+DATABASE = f"acs_bench_staging_{os.getpid()}"
 SERVERS = {
-    "mariadb": ("127.0.0.1", 3306, "mysql+pymysql://root@127.0.0.1:3306/acs_bench_staging"),
-    "postgresql": ("127.0.0.1", 5432, "postgresql+psycopg2://postgres@127.0.0.1:5432/acs_bench_staging"),
+    "mariadb": ("127.0.0.1", 3306, f"mysql+pymysql://root@127.0.0.1:3306/{DATABASE}"),
+    "postgresql": ("127.0.0.1", 5432, f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DATABASE}"),
 }
 
 
-def _fresh(url: str) -> str:
+def _fresh(url: str, *, recreate: bool = True) -> str:
+    """Empty the database of ``url`` (drop it, and unless told otherwise create it again)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         Path(u.database).unlink(missing_ok=True)
@@ -41,7 +46,8 @@ def _fresh(url: str) -> str:
     admin = create_engine(u.set(database=admin_db), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {u.database}"))
-        conn.execute(text(f"CREATE DATABASE {u.database}"))
+        if recreate:
+            conn.execute(text(f"CREATE DATABASE {u.database}"))
     admin.dispose()
     return url
 
@@ -53,7 +59,9 @@ def stage_all(engine, orders: list[dict]) -> tuple[float, float, int]:
         t0 = time.perf_counter()
         orders_df, items_df = flatten(batch)
         in_flatten += time.perf_counter() - t0
-        staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df)
+        staged, refused = channel_db.upsert_staged_isolating(
+            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES
+        )
         assert not refused, refused
         statements += staged.statements
     return time.perf_counter() - started, in_flatten, statements
@@ -75,12 +83,13 @@ def main() -> None:
         first, again, flat, statements = [], [], [], 0
         for _ in range(args.runs):
             engine = create_engine(_fresh(url))
-            channel_db.create_schema(engine)
+            channel_db.upgrade(engine)
             seconds, in_flatten, statements = stage_all(engine, orders)
             first.append(seconds)
             flat.append(in_flatten)
             again.append(stage_all(engine, orders)[0])
             engine.dispose()
+        _fresh(url, recreate=False)
         per_batch = statements / max(1, -(-len(orders) // 1000))
         print(
             f"| {name} | {statistics.median(first):.2f} s | {statistics.median(again):.2f} s | "

@@ -17,6 +17,7 @@ from include import channel_db
 from include.channel_db import StageResult
 from include.dag_defaults import order_ids, run_params
 from include.hooks.channel_db import channel_engine
+from include.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.landing import default_landing_uri, read_landed, write_pages
 from include.mapping import StoreRef
 from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
@@ -59,7 +60,7 @@ def plan_run(
     params, ignored = run_params(params, run_type)
     settings = load_settings()
     engine = channel_engine()
-    channel_db.create_schema(engine)
+    channel_db.require_current(engine)
     ids = order_ids(params)
     now = datetime.now(UTC)
     common = {"dry_run": bool(params.get("dry_run")), "planned_at": now, "ignored_params": ignored}
@@ -147,7 +148,9 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
             )
 
         orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
-        staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df)
+        staged, refused = channel_db.upsert_staged_isolating(
+            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES
+        )
         totals += staged
         sources = {order_id_of(landed.order): landed.source for landed in batch}
         set_aside += [
@@ -180,19 +183,16 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
     settings = load_settings()
     engine = channel_engine()
     only_ids = plan.only_ids
+    for channel in CHANNELS:
+        reason = skip_reason(channel, settings)
+        if reason:
+            channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason)
     if not settings.import_enabled:
-        for channel in CHANNELS:
-            channel_db.record_skipped(
-                engine, fulfilled_by=channel, reason="order import is disabled in amazon_order_settings"
-            )
         return []
-    if not settings.fba_import:
-        channel_db.record_skipped(
-            engine, fulfilled_by="AMAZON", reason="FBA import is disabled in amazon_order_settings"
-        )
     busy = []
     for channel in CHANNELS:
-        work = channel_db.orders_to_import(engine, fulfilled_by=channel, settings=settings, limit=1, only_ids=only_ids)
+        statuses = statuses_to_import(channel, settings)
+        work = channel_db.orders_to_import(engine, fulfilled_by=channel, statuses=statuses, limit=1, only_ids=only_ids)
         changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
         if channel == "MERCHANT":
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
@@ -207,7 +207,10 @@ def import_chunks(fulfilled_by: str, plan: SyncPlan | dict) -> list[list[str]]:
     plan = SyncPlan.from_xcom(plan)
     settings = load_settings()
     ids = channel_db.order_ids_to_import(
-        channel_engine(), fulfilled_by=fulfilled_by, settings=settings, only_ids=plan.only_ids
+        channel_engine(),
+        fulfilled_by=fulfilled_by,
+        statuses=statuses_to_import(fulfilled_by, settings),
+        only_ids=plan.only_ids,
     )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
@@ -220,7 +223,8 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
 
     settings = load_settings()
     engine = channel_engine()
-    orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, settings=settings, only_ids=ids)
+    statuses = statuses_to_import(fulfilled_by, settings)
+    orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
     with CommerceHook().get_client() as client:
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:

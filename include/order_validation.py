@@ -39,7 +39,7 @@ ORDER_ID = re.compile(r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$")
 MAX_QUANTITY = 100_000
 #: Largest absolute amount: the channel's NUMERIC(14, 2) money columns hold up to 10^12.
 MAX_AMOUNT = Decimal("999999999999.99")
-#: Column widths the identifiers must fit (include/sql/schema.*.sql).
+#: Column widths the identifiers must fit (include/channel_db/tables.py).
 MAX_SKU, MAX_ITEM_ID, MAX_MARKETPLACE, MAX_ASIN, MAX_EMAIL = 64, 50, 32, 16, 254
 EARLIEST, LATEST = datetime(1995, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -328,8 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{conn_id:14} {'ok' if ok else 'FAILED'}  {message}")
         return 0 if all(ok for _, ok, _ in results) else 1
     engine = _engine_from_connection(args.conn_id)
-    channel_db.create_schema(engine)
     try:
+        channel_db.require_current(engine)
         if args.command == "quarantine":
             orders = channel_db.quarantine(engine)
             if args.json:
@@ -342,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("No orders are kept out of Commerce.")
         else:
             print(summary_text(engine))
+    except channel_db.SchemaNotCurrent as exc:
+        print(exc, file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
     return 0

@@ -80,7 +80,7 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
     params, ignored = run_params(params, run_type)
     settings = load_settings()
     engine = channel_engine()
-    channel_db.create_schema(engine)
+    channel_db.require_current(engine)
     ids = order_ids(params)
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
     common = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}

@@ -326,3 +326,37 @@ def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., Airf
     finally:
         for stack in started:
             stack.stop()
+
+
+# --------------------------------------------------------------------------------------------------- channel DB
+
+
+def fresh_channel_engine(url: str):
+    """An engine on ``url`` with the channel tables dropped and created again at the head revision.
+
+    Only the channel tables and their version table are dropped: other tables of the database are kept.
+    """
+    from sqlalchemy import create_engine, text
+
+    from include import channel_db
+    from include.channel_db.migrate import VERSION_TABLE
+    from include.channel_db.tables import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE IF EXISTS {VERSION_TABLE}"))
+    channel_db.upgrade(engine)
+    return engine
+
+
+@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
+def channel_engine(request, tmp_path):
+    """A channel database at the head revision on each supported dialect (MariaDB, PostgreSQL: this session's)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'channel.db'}"
+    else:
+        url = request.getfixturevalue(f"{request.param}_url")
+    engine = fresh_channel_engine(url)
+    yield engine
+    engine.dispose()

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from include.order_validation import InvalidOrder, validate_order
 from sandbox.catalog import BY_SKU, UNKNOWN_SKUS
 from tests import amazon_orders as ao
-from tests.conftest import run_dag, task_states, xcom_result
+from tests.conftest import fresh_channel_engine, run_dag, task_states, xcom_result
 from tests.test_operations import alerts_file, put_orders, report_cli, run_note, succeeded  # noqa: F401
 
 NOW = datetime.now(UTC)
@@ -300,15 +300,15 @@ def test_corrupted_orders_never_stop_the_valid_ones(sync_env, batch, shuffle):
 def test_a_batch_the_database_refuses_is_staged_order_by_order(request, url_fixture):
     """Values past our validation (here forced in) are refused by server databases; only their orders are set aside."""
     from include import channel_db
+    from include.import_rules import IMPORTABLE_STATUSES
     from include.staging import flatten
 
-    engine = create_engine(request.getfixturevalue(url_fixture))
-    channel_db.create_schema(engine)
+    engine = fresh_channel_engine(request.getfixturevalue(url_fixture))
     orders = [ao.order(order_id=fresh_id()) for _ in range(5)]
     orders_df, items_df = flatten(orders)
     items_df.loc[1, "sku"] = "S" * 500  # longer than VARCHAR(64)
     orders_df.loc[3, "buyer_name"] = "Secret Buyer " * 40  # longer than VARCHAR(255): a buyer value
-    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df)
+    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES)
     assert staged.orders == 3 and staged.new == 3
     assert sorted(i for i, _ in refused) == sorted([items_df.loc[1, "amazon_order_id"], orders[3]["orderId"]])
     for _, reason in refused:

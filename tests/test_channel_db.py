@@ -6,59 +6,63 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
 from include import channel_db as db
+from include.channel_db.tables import TIMESTAMP_COLUMNS, metadata
+from include.channel_db.types import UtcDateTime
+from include.import_rules import IMPORTABLE_STATUSES, statuses_to_import
 from include.settings import OrderSettings, parse_settings
 from include.staging import flatten
 from tests.amazon_orders import line, order
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
-TABLES = ("channel_order", "channel_order_item", "channel_order_link", "channel_sync_state", "channel_shipment_push")
 SETTINGS = OrderSettings()
 FBA_ON = parse_settings({"fba_import": True})
 
 
-@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'channel.db'}"
-    else:
-        url = request.getfixturevalue(f"{request.param}_url")
-    eng = create_engine(url)
-    with eng.begin() as conn:
-        for table in TABLES:
-            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    db.create_schema(eng)
-    yield eng
-    eng.dispose()
+@pytest.fixture
+def engine(channel_engine):
+    """A fresh channel database on each supported dialect."""
+    return channel_engine
 
 
 def stage(engine, *orders, now=None):
     orders_df, items_df = flatten(orders)
-    return db.upsert_staged(engine, orders_df, items_df, now=now or T0 + timedelta(hours=1))
+    return db.upsert_staged(
+        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, now=now or T0 + timedelta(hours=1)
+    )
 
 
 def row(engine, amazon_order_id, *columns):
+    """Columns of a channel order as stored (timestamps read as aware UTC datetimes)."""
+    query = text(f"SELECT {', '.join(columns)} FROM channel_order WHERE amazon_order_id = :id").columns(
+        **{column: UtcDateTime for column in columns if column in TIMESTAMP_COLUMNS}
+    )
     with engine.connect() as conn:
-        return conn.execute(
-            text(f"SELECT {', '.join(columns)} FROM channel_order WHERE amazon_order_id = :id"), {"id": amazon_order_id}
-        ).one()
+        return conn.execute(query, {"id": amazon_order_id}).one()
 
 
-def test_schema_is_idempotent(engine):
-    db.create_schema(engine)
-    db.create_schema(engine)
+def to_import(engine, *, fulfilled_by, settings, **options):
+    """The store's orders to import in the statuses the domain's rules give under ``settings``."""
+    statuses = statuses_to_import(fulfilled_by, settings)
+    return db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, **options)
+
+
+def test_upgrade_is_idempotent(engine):
+    db.upgrade(engine)
+    db.upgrade(engine)
+    assert db.schema_state(engine).status == "current"
     with engine.connect() as conn:
-        for table in TABLES:
+        for table in metadata.tables:
             assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0
 
 
 def test_sql_picks_the_dialect_file_then_the_default():
-    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_orders", "mysql")
-    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_orders", "mariadb")
-    assert "jsonb_to_recordset" in db.sql("upsert_orders", "postgresql")
-    assert "ON CONFLICT" in db.sql("upsert_orders", "sqlite")
+    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_rejection", "mysql")
+    assert "ON DUPLICATE KEY UPDATE" in db.sql("upsert_rejection", "mariadb")
+    assert "ON CONFLICT" in db.sql("upsert_rejection", "postgresql")
+    assert "ON CONFLICT" in db.sql("upsert_rejection", "sqlite")
     assert db.sql("record_failure", "mysql") == db.sql("record_failure")
     assert not db.sql("record_failure").startswith("--")
     with pytest.raises(FileNotFoundError, match="nope"):
@@ -100,7 +104,7 @@ def test_stage_new_then_newer_wins_older_never(engine):
             {"id": o1["orderItems"][0]["orderItemId"]},
         ).one()
     assert Decimal(str(unit)) == Decimal("12.50")
-    assert db._ts_in(stored) == T0 + timedelta(minutes=10)
+    assert UtcDateTime().process_result_value(stored, engine.dialect) == T0 + timedelta(minutes=10)
 
 
 def test_last_seen_moves_even_when_data_is_unchanged(engine):
@@ -108,7 +112,7 @@ def test_last_seen_moves_even_when_data_is_unchanged(engine):
     stage(engine, o, now=T0 + timedelta(hours=1))
     stage(engine, o, now=T0 + timedelta(hours=2))
     first, last = row(engine, o["orderId"], "first_seen_at", "last_seen_at")
-    assert (db._ts_in(first), db._ts_in(last)) == (T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert (first, last) == (T0 + timedelta(hours=1), T0 + timedelta(hours=2))
 
 
 def test_duplicate_versions_in_one_batch_keep_the_newest(engine):
@@ -132,7 +136,7 @@ def test_restaging_preserves_import_state(engine):
     assert row(engine, o["orderId"], "import_status", "commerce_order_id", "commerce_increment_id", "amazon_status") == (
         "imported", 501, "000000501", "SHIPPED",
     )  # fmt: skip
-    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+    assert to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
 
 
 def test_import_status_rules(engine):
@@ -161,7 +165,7 @@ def test_import_status_rules(engine):
     for o, status in pairs:
         assert row(engine, o["orderId"], "import_status")[0] == status, o["fulfillment"]
 
-    mfn = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    mfn = to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
     assert {o.amazon_order_id for o in mfn} == {
         mfn_unshipped["orderId"],
         mfn_partial["orderId"],
@@ -170,30 +174,25 @@ def test_import_status_rules(engine):
     first = next(o for o in mfn if o.amazon_order_id == mfn_unshipped["orderId"])
     assert first.payload == mfn_unshipped and first.fulfilled_by == "MERCHANT" and first.import_attempts == 0
     assert first.last_updated_at == datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
-    assert db.orders_to_import(engine, fulfilled_by="AMAZON", settings=SETTINGS) == []  # FBA import off by default
-    afn = db.orders_to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)
+    assert to_import(engine, fulfilled_by="AMAZON", settings=SETTINGS) == []  # FBA import off by default
+    afn = to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)
     assert [o.amazon_order_id for o in afn] == [afn_shipped["orderId"]]
-    assert (
-        db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({"import_enabled": False})) == []
-    )
-    assert len(db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, limit=2)) == 2
-    only = db.orders_to_import(
-        engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[mfn_shipped["orderId"], "nope"]
-    )
+    assert to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({"import_enabled": False})) == []
+    assert len(to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, limit=2)) == 2
+    only = to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[mfn_shipped["orderId"], "nope"])
     assert [o.amazon_order_id for o in only] == [mfn_shipped["orderId"]]
-    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[]) == []
+    assert to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[]) == []
     with pytest.raises(ValueError, match="fulfilled_by"):
-        db.orders_to_import(engine, fulfilled_by="FBA", settings=SETTINGS)
+        db.orders_to_import(engine, fulfilled_by="FBA", statuses=["SHIPPED"])
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", statuses=[]) == []
 
 
 def test_pending_becomes_importable_when_unshipped(engine):
     o = order(status="PENDING", pending=True, last_updated=T0)
     stage(engine, o)
-    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+    assert to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
     stage(engine, {**order(order_id=o["orderId"], last_updated=T0 + timedelta(minutes=4))})
-    assert [c.amazon_order_id for c in db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)] == [
-        o["orderId"]
-    ]
+    assert [c.amazon_order_id for c in to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)] == [o["orderId"]]
 
 
 def test_failure_recording_retry_and_quarantine(engine):
@@ -206,10 +205,10 @@ def test_failure_recording_retry_and_quarantine(engine):
         engine, oid, "import_status", "import_attempts", "first_failed_at", "last_attempt_at"
     )
     assert (status, attempts) == ("failed", 2)
-    assert db._ts_in(first_failed) == T0 + timedelta(hours=1)
-    assert db._ts_in(last_attempt) == T0 + timedelta(hours=2)
+    assert first_failed == T0 + timedelta(hours=1)
+    assert last_attempt == T0 + timedelta(hours=2)
 
-    retry = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    retry = to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
     assert [(c.amazon_order_id, c.import_status, c.import_attempts, c.import_error) for c in retry] == [
         (oid, "failed", 2, "unknown SKU LMP-006")
     ]
@@ -251,7 +250,7 @@ def test_cancelled_failed_order_leaves_quarantine(engine):
     stage(engine, order(order_id=o["orderId"], status="CANCELLED", last_updated=T0 + timedelta(hours=1)))
     assert row(engine, o["orderId"], "import_status")[0] == "canceled"
     assert db.quarantine(engine) == []
-    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
+    assert to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS) == []
 
 
 def test_skipped_orders_are_reported_and_come_back_when_enabled(engine):
@@ -266,9 +265,7 @@ def test_skipped_orders_are_reported_and_come_back_when_enabled(engine):
         "no_unhandled_importable_order": True, "every_kept_out_order_has_a_reason": True,
         "every_imported_order_has_a_commerce_order": True,
     }  # fmt: skip
-    assert [c.amazon_order_id for c in db.orders_to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)] == [
-        afn["orderId"]
-    ]
+    assert [c.amazon_order_id for c in to_import(engine, fulfilled_by="AMAZON", settings=FBA_ON)] == [afn["orderId"]]
 
 
 def test_orders_needing_update_follow_cancellation_and_buyer_changes(engine):
@@ -336,7 +333,7 @@ def test_timestamps_in_other_zones_compare_correctly(engine):
 def test_outcome_counts(engine):
     stage(engine, order(), order(), order(status="PENDING", pending=True), order(status="SHIPPED", fulfilled_by="AMAZON"),
           now=T0)  # fmt: skip
-    [first, second] = db.orders_to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
+    [first, second] = to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS)
     db.record_imported(engine, first.amazon_order_id, 1, None, now=T0 + timedelta(hours=1))
     db.record_failure(engine, second.amazon_order_id, "unknown SKU", now=T0 + timedelta(hours=1))
     assert db.outcome_counts(engine) == {
@@ -401,7 +398,7 @@ def test_thousand_order_stage_is_batched(engine):
 
 def test_empty_stage_does_nothing(engine):
     orders_df, items_df = flatten([])
-    assert db.upsert_staged(engine, orders_df, items_df).to_dict() == {
+    assert db.upsert_staged(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES).to_dict() == {
         "orders": 0, "new": 0, "updated": 0, "unchanged": 0, "items": 0, "statements": 0,
     }  # fmt: skip
 
@@ -480,24 +477,25 @@ def test_order_ids_to_import_match_orders_to_import(engine):
         for i, s in enumerate(["UNSHIPPED", "PENDING", "SHIPPED", "CANCELLED"])
     ]
     orders.append(order(status="SHIPPED", fulfilled_by="AMAZON", buyer_email=None))
-    db.upsert_staged(engine, *flatten(orders))
+    stage(engine, *orders)
     for settings in (parse_settings({}), parse_settings({"fba_import": True})):
         for channel in ("MERCHANT", "AMAZON"):
-            expected = [o.amazon_order_id for o in db.orders_to_import(engine, fulfilled_by=channel, settings=settings)]
-            assert db.order_ids_to_import(engine, fulfilled_by=channel, settings=settings) == expected
-    assert len(db.order_ids_to_import(engine, fulfilled_by="MERCHANT", settings=parse_settings({}))) == 2
+            expected = [o.amazon_order_id for o in to_import(engine, fulfilled_by=channel, settings=settings)]
+            statuses = statuses_to_import(channel, settings)
+            assert db.order_ids_to_import(engine, fulfilled_by=channel, statuses=statuses) == expected
+    assert len(db.order_ids_to_import(engine, fulfilled_by="MERCHANT", statuses=IMPORTABLE_STATUSES["MERCHANT"])) == 2
 
 
 def test_cancelled_orders_with_failed_attempts_are_settled_once(engine):
     failed_then_cancelled = order(status="UNSHIPPED", created=datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
     cancelled_untried = order(status="CANCELLED", created=datetime(2026, 3, 1, 9, 5, tzinfo=UTC))
-    db.upsert_staged(engine, *flatten([failed_then_cancelled, cancelled_untried]))
+    stage(engine, failed_then_cancelled, cancelled_untried)
     db.record_failure(engine, failed_then_cancelled["orderId"], "Commerce unavailable: invoice (no response)")
     assert db.canceled_orders_to_settle(engine) == []  # not cancelled on Amazon yet
 
     cancelled = {**failed_then_cancelled, "lastUpdatedTime": "2026-03-01T11:00:00Z"}
     cancelled["fulfillment"] = {**cancelled["fulfillment"], "fulfillmentStatus": "CANCELLED"}
-    db.upsert_staged(engine, *flatten([cancelled]))
+    stage(engine, cancelled)
     assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine)] == [failed_then_cancelled["orderId"]]
 
     db.record_cancel_settled(engine, failed_then_cancelled["orderId"])

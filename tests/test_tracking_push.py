@@ -17,10 +17,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from include import channel_db as db
 from include.commerce.client import CommerceClient
+from include.import_rules import IMPORTABLE_STATUSES
 from include.tracking import COMMENT_PREFIX, items_to_json, package_reference_id
 from sandbox import credentials
 from tests import amazon_orders as ao
@@ -440,24 +441,12 @@ def test_demo_warehouse_ships_a_share_and_the_push_confirms_every_package(sync_e
 
 
 TS = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
-CHANNEL_TABLES = ("channel_order", "channel_order_item", "channel_order_link", "channel_sync_state",
-                  "channel_shipment_push", "channel_order_completion")  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "mariadb", "postgres"])
-def engine(request, tmp_path):
+@pytest.fixture
+def engine(channel_engine):
     """A fresh channel database on each supported dialect."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'channel.db'}"
-    else:
-        url = request.getfixturevalue(f"{request.param}_url")  # this session's own database
-    eng = create_engine(url)
-    with eng.begin() as conn:
-        for table in CHANNEL_TABLES:
-            conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
-    db.create_schema(eng)
-    yield eng
-    eng.dispose()
+    return channel_engine
 
 
 def staged_order(
@@ -469,7 +458,7 @@ def staged_order(
     items = [ao.line(sku, qty=qty, unit="10.00") for sku, qty in lines]
     order = ao.order(*items, order_id=amazon_id, fulfilled_by=fulfilled_by, status="UNSHIPPED" if fulfilled_by == "MERCHANT" else "SHIPPED",
                      created=TS, last_updated=TS + timedelta(minutes=5))  # fmt: skip
-    db.upsert_staged(engine, *flatten([order]), now=TS + timedelta(minutes=6))
+    db.upsert_staged(engine, *flatten([order]), importable=IMPORTABLE_STATUSES, now=TS + timedelta(minutes=6))
     db.record_imported(engine, amazon_id, commerce_id, f"0000{commerce_id}")
     return [i["orderItemId"] for i in items]
 
@@ -492,7 +481,7 @@ def test_tracking_state_on_every_database(engine):
     a, b = "111-4000001-0000001", "111-4000002-0000001"
     a_items = staged_order(engine, a, ("MUG-001", 3), ("TEE-002", 1), commerce_id=500)
     staged_order(engine, b, ("CAP-001", 1), commerce_id=501, fulfilled_by="AMAZON")
-    db.create_schema(engine)  # idempotent, with the completion table
+    db.upgrade(engine)  # idempotent
 
     found = db.tracking_orders_by_commerce_id(engine, [500, 501, 999])
     assert sorted(found) == [500, 501] and found[501].fulfilled_by == "AMAZON"

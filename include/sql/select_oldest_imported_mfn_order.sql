@@ -1,5 +1,5 @@
 -- When the oldest merchant-fulfilled order with a Commerce order was created on Amazon: no shipment of ours is older
 -- (the tracking push's first window starts here).
-SELECT MIN(created_at) FROM channel_order
+SELECT MIN(created_at) AS created_at FROM channel_order
 WHERE fulfilled_by = 'MERCHANT'
   AND commerce_order_id IS NOT NULL

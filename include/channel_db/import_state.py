@@ -1,0 +1,202 @@
+"""Import state of the channel orders: which to import or update now, and what became of each attempt.
+
+Import state of a channel order (``import_status``):
+
+``staged``      known, not ready (MFN pending; FBA not shipped yet)
+``importable``  ready for a Commerce order, not attempted yet
+``failed``      an attempt failed; ``import_error`` says why; retried every run
+``skipped``     ready, but the settings keep it out (FBA or order import disabled)
+``imported``    the Commerce order exists (``commerce_order_id``)
+``canceled``    cancelled on Amazon: before import (nothing to do) or afterwards
+                (the Commerce order was canceled or refunded)
+
+Which orders are ready under the settings is the domain's rule
+(:mod:`include.import_rules`); these functions take its answer as arguments.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from include.channel_db.statements import NO_LIMIT, id_filter, select_records, statement, tx
+from include.channel_db.types import now_utc
+
+CHANNELS = ("MERCHANT", "AMAZON")
+
+
+@dataclass(frozen=True)
+class ChannelOrder:
+    """A staged order as the importer needs it: its state and the Amazon order it was staged from."""
+
+    amazon_order_id: str
+    marketplace_id: str
+    fulfilled_by: str
+    amazon_status: str
+    channel_status: str
+    last_updated_at: datetime
+    import_status: str
+    import_attempts: int
+    import_error: str | None
+    fingerprint: str
+    commerce_order_id: int | None
+    commerce_increment_id: str | None
+    payload: dict[str, Any]
+
+
+def _channel_orders(
+    bind: Engine | Connection, name: str, *, only_ids: Sequence[str] | None, limit: int | None, **params: Any
+) -> list[ChannelOrder]:
+    """The orders a statement selects (its list parameters: ``statuses``, ``fulfilled_by`` when given as lists)."""
+    expanding = [key for key, value in params.items() if isinstance(value, list)]
+    return select_records(
+        bind, name, ChannelOrder, only_ids=only_ids, limit=limit, params=params, expanding=expanding,
+        fingerprint=lambda row: row["sync_fingerprint"], payload=lambda row: json.loads(row["payload"]),
+    )  # fmt: skip
+
+
+def _check_channel(fulfilled_by: str) -> None:
+    if fulfilled_by not in CHANNELS:
+        raise ValueError(f"fulfilled_by must be 'MERCHANT' or 'AMAZON', got {fulfilled_by!r}")
+
+
+def orders_to_import(
+    bind: Engine | Connection,
+    *,
+    fulfilled_by: str,
+    statuses: Sequence[str],
+    limit: int | None = None,
+    only_ids: Sequence[str] | None = None,
+) -> list[ChannelOrder]:
+    """Orders of a fulfilment channel in Amazon ``statuses`` that should get a Commerce order now, oldest first.
+
+    Failed and skipped ones are retried. No ``statuses``, nothing
+    (:func:`include.import_rules.statuses_to_import` says which, under the settings).
+    """
+    _check_channel(fulfilled_by)
+    if not statuses:
+        return []
+    return _channel_orders(
+        bind, "orders_to_import", only_ids=only_ids, limit=limit, fulfilled_by=fulfilled_by, statuses=list(statuses)
+    )
+
+
+def order_ids_to_import(
+    bind: Engine | Connection, *, fulfilled_by: str, statuses: Sequence[str], only_ids: Sequence[str] | None = None
+) -> list[str]:
+    """The ids of :func:`orders_to_import` (same rules and order), without loading the orders."""
+    _check_channel(fulfilled_by)
+    if not statuses:
+        return []
+    params = {"fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": NO_LIMIT, **id_filter(only_ids)}
+    with tx(bind) as conn:
+        return list(conn.execute(statement(conn, "order_ids_to_import", "statuses", "only_ids"), params).scalars())
+
+
+def orders_needing_update(
+    bind: Engine | Connection,
+    *,
+    fulfilled_by: str | None = None,
+    limit: int | None = None,
+    only_ids: Sequence[str] | None = None,
+) -> list[ChannelOrder]:
+    """Imported orders whose cancellation or buyer name/e-mail changed on Amazon since import or last update."""
+    channels = list(CHANNELS) if fulfilled_by is None else [fulfilled_by]
+    for channel in channels:
+        _check_channel(channel)
+    return _channel_orders(bind, "orders_needing_update", only_ids=only_ids, limit=limit, fulfilled_by=channels)
+
+
+def canceled_orders_to_settle(
+    bind: Engine | Connection, *, fulfilled_by: str = "MERCHANT", limit: int | None = None
+) -> list[ChannelOrder]:
+    """Orders cancelled on Amazon after a failed import attempt: Commerce may hold an unlinked order for them."""
+    _check_channel(fulfilled_by)
+    return _channel_orders(bind, "canceled_orders_to_settle", only_ids=None, limit=limit, fulfilled_by=[fulfilled_by])
+
+
+def record_cancel_settled(bind: Engine | Connection, amazon_order_id: str, *, now: datetime | None = None) -> None:
+    """A cancelled order from :func:`canceled_orders_to_settle` had no Commerce order: stop looking."""
+    with tx(bind) as conn:
+        params = {"amazon_order_id": amazon_order_id, "now": now or now_utc()}
+        conn.execute(statement(conn, "record_cancel_settled"), params)
+
+
+def record_imported(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    commerce_order_id: int,
+    increment_id: str | None,
+    *,
+    fingerprint: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Link the Commerce order to the channel order and mark it imported.
+
+    ``fingerprint``: the :attr:`ChannelOrder.fingerprint` of the version that was
+    imported (default: the currently staged one).
+    """
+    params = {
+        "amazon_order_id": amazon_order_id,
+        "commerce_order_id": int(commerce_order_id),
+        "increment_id": increment_id,
+        "fingerprint": fingerprint,
+        "now": now or now_utc(),
+    }
+    with tx(bind) as conn:
+        if conn.execute(statement(conn, "record_imported"), params).rowcount == 0:
+            raise LookupError(f"Amazon order {amazon_order_id} is not staged in the channel database")
+        conn.execute(statement(conn, "insert_order_link"), params)
+
+
+def record_failure(
+    bind: Engine | Connection, amazon_order_id: str, reason: str, *, now: datetime | None = None
+) -> None:
+    """Keep the order out with a readable reason (no buyer data!), count the attempt, keep the first failure time."""
+    record_failures(bind, [(amazon_order_id, reason)], now=now)
+
+
+def record_failures(
+    bind: Engine | Connection, failures: Sequence[tuple[str, str]], *, now: datetime | None = None
+) -> None:
+    """:func:`record_failure` for many orders in one batched statement."""
+    if not failures:
+        return
+    stamp = now or now_utc()
+    rows = [
+        {"amazon_order_id": oid, "reason": (reason or "unknown error")[:1000], "now": stamp} for oid, reason in failures
+    ]
+    with tx(bind) as conn:
+        conn.execute(statement(conn, "record_failure"), rows)
+
+
+def record_skipped(bind: Engine | Connection, *, fulfilled_by: str, reason: str, now: datetime | None = None) -> int:
+    """Mark every ready order of a fulfilment channel as kept out by the settings; returns how many."""
+    _check_channel(fulfilled_by)
+    with tx(bind) as conn:
+        params = {"fulfilled_by": fulfilled_by, "reason": reason, "now": now or now_utc()}
+        return conn.execute(statement(conn, "record_skipped"), params).rowcount
+
+
+def record_updated(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    *,
+    fingerprint: str | None = None,
+    canceled: bool = False,
+    now: datetime | None = None,
+) -> None:
+    """Amazon's later changes were applied to the Commerce order (``canceled``: it was canceled or refunded)."""
+    params = {
+        "amazon_order_id": amazon_order_id,
+        "fingerprint": fingerprint,
+        "canceled": 1 if canceled else 0,
+        "now": now or now_utc(),
+    }
+    with tx(bind) as conn:
+        conn.execute(statement(conn, "record_updated"), params)

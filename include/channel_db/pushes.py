@@ -1,0 +1,215 @@
+"""Shipment pushes: the Amazon packages of the tracking push, their confirmations, and closing fully confirmed orders.
+
+``channel_shipment_push``: one row per Amazon package (one Commerce tracking
+number), keyed by Amazon order id and packageReferenceId. status: pending ->
+confirmed | failed (retried) | refused (kept); skipped = cannot be built.
+``channel_order_completion``: fully confirmed orders and whether their Commerce
+order was closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping
+
+from include.channel_db.statements import chunks, records, select_records, statement, tx
+from include.channel_db.types import now_utc
+
+PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped")
+COMPLETION_STATUSES = ("completed", "failed", "skipped")
+#: The columns a package's content is made of (changed content is stored again and re-sent).
+_CONTENT = ("carrier_code", "carrier_name", "shipping_method", "tracking_number", "ship_date", "items", "status",
+            "last_error")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ShipmentPush:
+    """A recorded package (``items``: canonical JSON, see :func:`include.tracking.items_to_json`)."""
+
+    amazon_order_id: str
+    package_reference_id: str
+    commerce_order_id: int | None
+    commerce_shipment_id: int
+    commerce_track_id: int
+    carrier_code: str | None
+    carrier_name: str | None
+    shipping_method: str | None
+    tracking_number: str | None
+    ship_date: datetime | None
+    items: str
+    status: str
+    attempts: int
+    last_error: str | None
+    marketplace_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ship_date"] = self.ship_date.strftime("%Y-%m-%dT%H:%M:%SZ") if self.ship_date else None
+        data["items"] = json.loads(self.items or "[]")
+        return data
+
+
+def _marketplace(row: RowMapping) -> str | None:
+    """The order's marketplace, where the statement reads it (packages to send)."""
+    return row.get("marketplace_id")
+
+
+def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[ShipmentPush]:
+    """Every recorded package of these orders, in order, shipment and track order."""
+    pushes: list[ShipmentPush] = []
+    with tx(bind) as conn:
+        for chunk in chunks(sorted(set(amazon_order_ids))):
+            result = conn.execute(statement(conn, "select_shipment_pushes", "ids"), {"ids": chunk})
+            pushes.extend(records(ShipmentPush, result, marketplace_id=_marketplace))
+    return pushes
+
+
+def _push_row(push: dict[str, Any]) -> dict[str, Any]:
+    """The key and content parameters of a package."""
+    return {
+        "amazon_order_id": push["amazon_order_id"],
+        "package_reference_id": str(push["package_reference_id"]),
+        **{name: push.get(name) for name in _CONTENT},
+        "items": push["items"],
+        "last_error": (push.get("last_error") or None) and push["last_error"][:1000],
+    }
+
+
+def save_shipment_pushes(
+    bind: Engine | Connection,
+    new: Sequence[dict[str, Any]],
+    changed: Sequence[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Insert packages seen for the first time and store the new content of changed ones, in one transaction.
+
+    Each dict holds the ``channel_shipment_push`` columns (``ship_date`` an aware
+    datetime, ``items`` canonical JSON, ``status`` pending or skipped, ``last_error``
+    the skip reason). Attempt counters and confirmation times are kept.
+    """
+    if not new and not changed:
+        return
+    for push in (*new, *changed):
+        if push["status"] not in ("pending", "skipped"):
+            raise ValueError(f"a package is saved as pending or skipped, not {push['status']!r}")
+    stamp = now or now_utc()
+    with tx(bind) as conn:
+        if new:
+            rows = [
+                {
+                    **_push_row(push),
+                    "commerce_order_id": push.get("commerce_order_id"),
+                    "commerce_shipment_id": int(push["commerce_shipment_id"]),
+                    "commerce_track_id": int(push["commerce_track_id"]),
+                    "now": stamp,
+                }
+                for push in new
+            ]
+            conn.execute(statement(conn, "insert_shipment_push"), rows)
+        if changed:
+            conn.execute(statement(conn, "update_shipment_push_content"), [_push_row(push) for push in changed])
+
+
+def pushes_to_send(
+    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[ShipmentPush]:
+    """Pending and failed packages (with the order's marketplace), by order, shipment and track."""
+    return select_records(
+        bind, "select_pushes_to_send", ShipmentPush, only_ids=only_ids, limit=limit, marketplace_id=_marketplace
+    )
+
+
+def record_push_result(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    package_reference_id: str,
+    status: str,
+    *,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record one confirmShipment outcome (``confirmed``, ``failed`` or ``refused``) and count the attempt."""
+    if status not in ("confirmed", "failed", "refused"):
+        raise ValueError(f"a push result is confirmed, failed or refused, not {status!r}")
+    stamp = now or now_utc()
+    params = {
+        "amazon_order_id": amazon_order_id,
+        "package_reference_id": str(package_reference_id),
+        "status": status,
+        "last_error": (error or "unknown error")[:1000] if status != "confirmed" else None,
+        "now": stamp,
+        "confirmed_at": stamp if status == "confirmed" else None,
+    }
+    with tx(bind) as conn:
+        if conn.execute(statement(conn, "record_push_result"), params).rowcount == 0:
+            raise LookupError(f"no recorded package {package_reference_id} of Amazon order {amazon_order_id}")
+
+
+def refresh_confirmed_quantities(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> None:
+    """Recompute ``quantity_confirmed`` of these orders' items from their confirmed packages, then the channel status.
+
+    Idempotent (quantities are set, not incremented), so an edited package counts once.
+    """
+    with tx(bind) as conn:
+        for chunk in chunks(sorted(set(amazon_order_ids))):
+            confirmed: dict[tuple[str, str], int] = {}
+            for row in conn.execute(statement(conn, "select_confirmed_push_items", "ids"), {"ids": chunk}).mappings():
+                for item_id, qty in json.loads(row["items"] or "[]"):
+                    key = (row["amazon_order_id"], str(item_id))
+                    confirmed[key] = confirmed.get(key, 0) + int(qty)
+            rows = []
+            for row in conn.execute(statement(conn, "select_tracking_items", "ids"), {"ids": chunk}).mappings():
+                key = (row["amazon_order_id"], row["order_item_id"])
+                if int(row["quantity_confirmed"]) != confirmed.get(key, 0):
+                    rows.append({"amazon_order_id": key[0], "order_item_id": key[1],
+                                 "quantity_confirmed": confirmed.get(key, 0)})  # fmt: skip
+            if rows:
+                conn.execute(statement(conn, "update_quantity_confirmed"), rows)
+            conn.execute(statement(conn, "update_channel_shipping_status", "ids"), {"ids": chunk})
+
+
+@dataclass(frozen=True)
+class OrderToComplete:
+    """A merchant-fulfilled order whose every item Amazon has confirmed: its Commerce order is to be closed."""
+
+    amazon_order_id: str
+    commerce_order_id: int
+    commerce_increment_id: str | None
+
+
+def orders_to_complete(
+    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+) -> list[OrderToComplete]:
+    """Fully confirmed orders whose Commerce order is not closed yet (new, or failed earlier)."""
+    return select_records(bind, "select_orders_to_complete", OrderToComplete, only_ids=only_ids, limit=limit)
+
+
+def record_completion(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    commerce_order_id: int,
+    status: str,
+    *,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record closing a fully confirmed order in Commerce: ``completed``, ``failed`` (retried) or ``skipped``."""
+    if status not in COMPLETION_STATUSES:
+        raise ValueError(f"a completion is {', '.join(COMPLETION_STATUSES)}, not {status!r}")
+    stamp = now or now_utc()
+    params = {
+        "amazon_order_id": amazon_order_id,
+        "commerce_order_id": int(commerce_order_id),
+        "status": status,
+        "last_error": (error or None) and error[:1000],
+        "now": stamp,
+        "completed_at": stamp if status == "completed" else None,
+    }
+    with tx(bind) as conn:
+        conn.execute(statement(conn, "upsert_order_completion"), params)
