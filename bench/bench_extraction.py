@@ -5,7 +5,7 @@ Run from the project root: ``python -m bench.bench_extraction`` (``--help`` for 
 It starts the sandboxes itself (or uses ``--spapi-url``), generates 2,000 orders,
 switches the sandbox to the *scaled* usage plan (searchOrders' rate multiplied by
 ``--factor``, burst kept at 20, the same shape as production in seconds instead
-of hours) and extracts every order with :class:`include.amazon.client.SpApiClient`.
+of hours) and extracts every order with :class:`include.clients.amazon.client.SpApiClient`.
 
 The lower bound: Amazon's token bucket accepts at most ``b0`` requests at once
 (the tokens in the bucket when we start) and then one every ``1/r`` seconds, so
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from include.amazon.client import SpApiClient, format_timestamp
+from include.clients.amazon.client import SpApiClient, format_timestamp
 from sandbox import credentials
 
 MARKETPLACE_IDS = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"]

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from include import channel_db
-from include.import_rules import IMPORTABLE_STATUSES
-from include.staging import batched, flatten
+from include.domain.import_rules import IMPORTABLE_STATUSES
+from include.domain.staging import batched, flatten
 from sandbox.generator import generate_orders
 from sandbox.process import port_answers
 

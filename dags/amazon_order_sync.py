@@ -23,7 +23,7 @@ stages without writing to Commerce. **Backfills** (Trigger → Backfill) make on
 per 15-minute interval lying within the range (a range ending 21:00 ends with the
 run 20:45–21:00); their runs ignore the window and order-id params and honour
 `dry_run`. Orders that cannot be imported keep a readable reason in the channel
-tables and are retried on every run (`python -m include.report quarantine`).
+tables and are retried on every run (`python -m include.ops.report quarantine`).
 
 **Tracking push**: `announce_changes` updates the asset `amazon_orders_synced`,
 which starts `amazon_tracking_push`, only when the run imported or updated
@@ -47,12 +47,12 @@ from datetime import datetime, timedelta
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import TriggerRule, dag, task, task_group
 
-from include import order_sync
-from include.alerts import OpsNotifier, run_deadline
-from include.assets import ORDERS_SYNCED
-from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
-from include.paths import INCLUDE_DIR
-from include.timetables import IntervalsWithinRange
+from include.adapters.alerts import OpsNotifier, run_deadline
+from include.adapters.assets import ORDERS_SYNCED
+from include.adapters.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
+from include.adapters.paths import INCLUDE_DIR
+from include.adapters.timetables import IntervalsWithinRange
+from include.tasks import order_sync
 
 #: The tasks whose results summarize counts, per fulfilment channel.
 RESULT_TASKS = {
@@ -66,13 +66,13 @@ RESULT_TASKS = {
         "Amazon orders into Adobe Commerce every 15 minutes (SP-API → channel DB → Commerce customers and orders); "
         "starts amazon_tracking_push when merchant-fulfilled orders were imported or updated."
     ),
-    # Data intervals of 15 minutes; a backfill's runs lie within its range (include/timetables.py).
+    # Data intervals of 15 minutes; a backfill's runs lie within its range (include/adapters/timetables.py).
     schedule=IntervalsWithinRange("*/15 * * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
-    # Alerts (include/alerts.py): a failed task, a run failing otherwise (timeout), and a run not finished
+    # Alerts (include/adapters/alerts.py): a failed task, a run failing otherwise (timeout), and a run not finished
     # ACS_SYNC_DEADLINE_MINUTES after it was queued (Deadline Alert). Logged and written to
     # $AIRFLOW_HOME/logs/alerts.jsonl; e-mailed too when the `alerts_smtp` connection exists.
     on_failure_callback=OpsNotifier(),

@@ -45,10 +45,10 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, TriggerRule, dag, task, task_group
 
-from include import tracking_push
-from include.alerts import OpsNotifier
-from include.assets import ORDERS_SYNCED
-from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
+from include.adapters.alerts import OpsNotifier
+from include.adapters.assets import ORDERS_SYNCED
+from include.adapters.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
+from include.tasks import tracking_push
 
 
 @dag(
@@ -65,7 +65,7 @@ from include.dag_defaults import amazon_order_ids_param, dry_run_param, task_def
     dagrun_timeout=timedelta(hours=1),
     tags=["amazon", "commerce", "tracking"],
     doc_md=__doc__,
-    # A failed task or run alerts through include/alerts.py (logged; e-mailed with the alerts_smtp connection).
+    # A failed task or run alerts through include/adapters/alerts.py (logged; e-mailed with the alerts_smtp connection).
     on_failure_callback=OpsNotifier(),
     default_args=task_defaults(execution_timeout=timedelta(minutes=30)),
     params={

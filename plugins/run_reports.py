@@ -3,7 +3,7 @@
 A DAG-run listener (Airflow listeners run where the run's state changes: the
 scheduler, or ``dag.test()``). When an ``amazon_order_sync`` or
 ``amazon_tracking_push`` run succeeds, its ``summarize`` task's return value is
-rendered by :mod:`include.report` and stored as the run's note, which the Grid
+rendered by :mod:`include.ops.report` and stored as the run's note, which the Grid
 view shows for the selected run; it links to that task's XCom for the complete
 lists of orders kept out (Airflow keeps a note to 1,000 characters). A failed run gets a note naming the failed
 tasks. A note an operator typed when triggering the run is kept above the report.
@@ -74,7 +74,7 @@ def write_report(dag_run: DagRun, *, failed: bool, reason: str = "") -> str | No
     from sqlalchemy import select
     from sqlalchemy.orm import object_session
 
-    from include import report
+    from include.ops import report
 
     if dag_run.dag_id not in report.NOTE_RENDERERS:
         return None
@@ -91,7 +91,7 @@ def write_report(dag_run: DagRun, *, failed: bool, reason: str = "") -> str | No
 def _write(dag_run: DagRun, session, *, failed: bool, reason: str) -> str | None:
     from airflow.configuration import conf
 
-    from include import report
+    from include.ops import report
 
     if failed:
         failed_tasks = sorted({ti.task_id for ti in dag_run.get_task_instances(state=["failed"], session=session)})

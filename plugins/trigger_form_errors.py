@@ -6,7 +6,7 @@ regular expression, the failing sub-schema and the instance, which the UI shows
 verbatim at the top of the dialog. Airflow (3.3) has no way to word that message, so
 this API-server middleware (an ``AirflowPlugin.fastapi_root_middlewares`` entry)
 replaces the detail of exactly that refusal, for our DAGs' ``amazon_order_ids``
-param, with :func:`include.dag_defaults.order_ids_problem`'s sentence. Every other
+param, with :func:`include.adapters.dag_defaults.order_ids_problem`'s sentence. Every other
 request and response passes through untouched.
 """
 
@@ -29,7 +29,7 @@ AIRFLOW_REFUSAL = f"Invalid input for param {PARAM}:"
 
 def readable_detail(path: str, request_body: bytes, detail: object) -> str | None:
     """The sentence that replaces Airflow's ``detail`` of a 400 on ``path``, or None to leave the response alone."""
-    from include.dag_defaults import DAG_IDS, order_ids_problem
+    from include.adapters.dag_defaults import DAG_IDS, order_ids_problem
 
     if not (isinstance(detail, str) and detail.startswith(AIRFLOW_REFUSAL)):
         return None

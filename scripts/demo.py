@@ -22,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, create_engine, text
 
 from include import channel_db
-from include.paths import LOCAL_DIR, PROJECT_ROOT
-from include.report import summary_text
+from include.adapters.paths import LOCAL_DIR, PROJECT_ROOT
+from include.ops.report import summary_text
 from sandbox.process import start_sandbox
 
 SPAPI_PORT, COMMERCE_PORT = 8781, 8782  # as in airflow_settings.yaml

@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from include import channel_db  # noqa: E402
-from include.commerce.search_criteria import SearchCriteria  # noqa: E402
+from include.clients.commerce.search_criteria import SearchCriteria  # noqa: E402
 
 #: store_id → (carrier_code, title) choices, as a warehouse's carrier accounts per country.
 CARRIERS: dict[int, list[tuple[str, str]]] = {
@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.share <= 1:
         parser.error("--share must be between 0 and 1")
 
-    from include.hooks.channel_db import channel_engine
-    from include.hooks.commerce_api import CommerceHook
-    from include.hooks.outside_tasks import export_connections
+    from include.adapters.hooks.channel_db import channel_engine
+    from include.adapters.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.outside_tasks import export_connections
 
     export_connections("commerce_api", "channel_db")
     with CommerceHook().get_client() as client:

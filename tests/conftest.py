@@ -168,7 +168,7 @@ class SyncEnv:
 
     @property
     def engine(self):
-        from include.hooks.channel_db import channel_engine
+        from include.adapters.hooks.channel_db import channel_engine
 
         return channel_engine()
 
@@ -196,8 +196,8 @@ def _channel_connection(url: str) -> dict:
 @pytest.fixture
 def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> SyncEnv:
     """Connections for the DAGs: the sandboxes, and a channel DB (SQLite, or ``channel_db_url`` if parametrized)."""
-    from include.hooks.amazon_sp_api import _PACERS
-    from include.hooks.channel_db import channel_engine
+    from include.adapters.hooks.amazon_sp_api import _PACERS
+    from include.adapters.hooks.channel_db import channel_engine
 
     channel_url = getattr(request, "param", None) or f"sqlite:///{tmp_path / 'channel.db'}"
     if channel_url in ("mariadb", "postgres"):

@@ -110,7 +110,9 @@ def test_backfill_resyncs_a_past_range_once_and_completely(stack, sandbox):
     assert "Created backfill" in out or "backfill" in out.lower(), out
     stack.wait_for(
         "four backfill runs to finish",
-        lambda: len(runs := stack.runs(DAG_ID, "backfill")) == 4 and all(r["state"] in ("success", "failed") for r in runs),
+        lambda: (
+            len(runs := stack.runs(DAG_ID, "backfill")) == 4 and all(r["state"] in ("success", "failed") for r in runs)
+        ),
         BACKFILL_TIMEOUT_S,
     )
     runs = stack.runs(DAG_ID, "backfill")
@@ -132,13 +134,15 @@ def test_backfill_resyncs_a_past_range_once_and_completely(stack, sandbox):
     # The listener wrote each run's report as its note, inside the scheduler.
     notes = [r["note"] or "" for r in runs]
     assert all(n.startswith("**Order sync**: ") for n in notes), notes
-    assert all("- Backfill run: ignored amazon_order_ids (single-run params); read its own interval" in n for n in notes)
+    assert all(
+        "- Backfill run: ignored amazon_order_ids (single-run params); read its own interval" in n for n in notes
+    )
     assert "`111-0000201-0000005`" in notes[2] and "NOT-IN-CATALOG" in notes[2]
     headline = notes[0].splitlines()[0]  # before order 5 came in: nothing kept out, this run's or overall
     assert "kept out 0 of " in headline and " orders read · 0 kept out overall" in headline
 
     # The Deadline Alert (3 s after queueing) fired for the backfill runs, through the triggerer.
-    from include.alerts import read_alerts
+    from include.adapters.alerts import read_alerts
 
     def every_run_alerted() -> bool:
         alerts = read_alerts(Path(stack.env["ACS_ALERTS_FILE"]))

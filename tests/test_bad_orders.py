@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from include.order_validation import InvalidOrder, validate_order
+from include.domain.order_validation import InvalidOrder, validate_order
 from sandbox.catalog import BY_SKU, UNKNOWN_SKUS
 from tests import amazon_orders as ao
 from tests.conftest import fresh_channel_engine, run_dag, task_states, xcom_result
@@ -207,9 +207,9 @@ def _rejections(sync_env) -> dict[str, dict]:
 
 def _stage_and_import(sync_env, run_key: str, orders: list[dict]) -> dict:
     """What the DAG's stage_orders and merchant_fulfilled tasks do, on one landed page."""
-    from include import order_sync
-    from include.landing import write_pages
-    from include.order_validation import order_id_of
+    from include.adapters.landing import write_pages
+    from include.domain.order_validation import order_id_of
+    from include.tasks import order_sync
 
     manifest = write_pages(sync_env.landing_dir.as_uri(), run_key, [orders])
     ids = sorted({i for i in map(order_id_of, orders) if i and ao_id(i)})
@@ -221,7 +221,7 @@ def _stage_and_import(sync_env, run_key: str, orders: list[dict]) -> dict:
 
 
 def ao_id(value: str) -> bool:
-    from include.order_validation import ORDER_ID
+    from include.domain.order_validation import ORDER_ID
 
     return bool(ORDER_ID.match(value))
 
@@ -300,8 +300,8 @@ def test_corrupted_orders_never_stop_the_valid_ones(sync_env, batch, shuffle):
 def test_a_batch_the_database_refuses_is_staged_order_by_order(request, url_fixture):
     """Values past our validation (here forced in) are refused by server databases; only their orders are set aside."""
     from include import channel_db
-    from include.import_rules import IMPORTABLE_STATUSES
-    from include.staging import flatten
+    from include.domain.import_rules import IMPORTABLE_STATUSES
+    from include.domain.staging import flatten
 
     engine = fresh_channel_engine(request.getfixturevalue(url_fixture))
     orders = [ao.order(order_id=fresh_id()) for _ in range(5)]
@@ -383,7 +383,7 @@ def test_a_poisoned_window_is_green_and_good_orders_import(sync_env):
 def test_a_permanent_spapi_error_fails_extract_on_its_first_try(sync_env, alerts_file, monkeypatch):  # noqa: F811
     import json
 
-    from include.alerts import read_alerts
+    from include.adapters.alerts import read_alerts
 
     conn = sync_env.sandbox.airflow_connections()["AMAZON_SP_API"]
     conn = {**conn, "extra": {**conn["extra"], "marketplace_ids": ["AXXXXXXXXXXXXX"]}}
@@ -409,7 +409,7 @@ def test_an_unreadable_commerce_order_skips_only_its_own_packages(sync_env):
     kept, deleted = fresh_id(), fresh_id()
     put_orders(sync_env, shipped_mfn(kept, ao.line("MUG-001")), shipped_mfn(deleted, ao.line("TEE-002")))
     sync(sync_env)
-    from include.commerce.client import CommerceClient
+    from include.clients.commerce.client import CommerceClient
     from sandbox import credentials
 
     with CommerceClient(sync_env.sandbox.commerce_url, username=credentials.COMMERCE_ADMIN_USER,

@@ -11,9 +11,9 @@ from sqlalchemy import event, text
 from include import channel_db as db
 from include.channel_db.tables import TIMESTAMP_COLUMNS, metadata
 from include.channel_db.types import UtcDateTime
-from include.import_rules import IMPORTABLE_STATUSES, statuses_to_import
-from include.settings import OrderSettings, parse_settings
-from include.staging import flatten
+from include.domain.import_rules import IMPORTABLE_STATUSES, statuses_to_import
+from include.domain.settings import OrderSettings, parse_settings
+from include.domain.staging import flatten
 from tests.amazon_orders import line, order
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -407,7 +407,7 @@ def test_empty_stage_does_nothing(engine):
 
 
 def test_flatten_frames():
-    from include.staging import ITEM_COLUMNS, ORDER_COLUMNS, sync_fingerprint
+    from include.domain.staging import ITEM_COLUMNS, ORDER_COLUMNS, sync_fingerprint
 
     o = order(
         line("MUG-001", qty=2, unit="12.90", shipping="4.99", tax_rate="0.10", item_discount="2.58", shipped=1),
@@ -442,8 +442,8 @@ def test_flatten_frames():
 
 
 def test_flatten_pending_order_without_money_and_fingerprint_rules():
-    from include.order_validation import InvalidOrder
-    from include.staging import sync_fingerprint
+    from include.domain.order_validation import InvalidOrder
+    from include.domain.staging import sync_fingerprint
 
     pending = order(status="PENDING", pending=True)
     orders_df, items_df = flatten([pending])
@@ -462,7 +462,7 @@ def test_flatten_pending_order_without_money_and_fingerprint_rules():
 
 
 def test_batched():
-    from include.staging import batched
+    from include.domain.staging import batched
 
     assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
     assert list(batched([], 3)) == []

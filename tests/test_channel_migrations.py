@@ -154,7 +154,7 @@ def pending_changes(engine) -> list:
 def test_a_channel_db_of_the_last_release_is_upgraded_in_place_and_the_dags_run_on_it(sync_env, commerce):  # noqa: F811
     from airflow.sdk.exceptions import AirflowFailException
 
-    from include import order_sync, tracking_push
+    from include.tasks import order_sync, tracking_push
 
     url = sync_env.channel_url
     engine = create_engine(url)

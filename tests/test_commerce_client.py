@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from include.commerce import (
+from include.adapters.hooks.commerce_api import CommerceHook, base_url
+from include.clients.commerce import (
     CommerceAuthError,
     CommerceClient,
     CommerceClientError,
@@ -28,7 +29,6 @@ from include.commerce import (
     Filter,
     SearchCriteria,
 )
-from include.hooks.commerce_api import CommerceHook, base_url
 from sandbox import credentials
 from tests.conftest import Sandbox, start_sandbox
 
@@ -676,7 +676,7 @@ def test_mariadb_lookups_token_refresh_and_concurrent_creates(maria):
 
 
 def test_logs_name_calls_by_template_and_never_carry_pii(sandbox, client, caplog):
-    caplog.set_level("DEBUG", logger="include.commerce.client")
+    caplog.set_level("DEBUG", logger="include.clients.commerce.client")
     client.create_customer(customer("private.person@example.com"))
     set_faults(sandbox, {"kind": "lost_response", "count": 1, "method": "PUT", "path": "/V1/orders/create$"})
     oid = client.create_order(order_entity("114-PII"))["entity_id"]

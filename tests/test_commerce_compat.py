@@ -1,7 +1,7 @@
 """An independent Magento client against the Commerce sandbox: pymagento (PyPI, pinned in requirements.txt).
 
 A few Amazon orders go through the sync's own Commerce step
-(:func:`include.order_import.import_order`: customers, orders, offline
+(:func:`include.tasks.order_import.import_order`: customers, orders, offline
 invoices, FBA shipments; a cancellation refunded by ``apply_amazon_changes``),
 then pymagento makes the calls an integrator makes: order, item, customer,
 invoice, credit-memo and shipment searches and reads, store lookups,
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import pytest
 from magento import Magento, MagentoException, make_field_value_query, make_search_query
 
-from include.commerce import CommerceClient
-from include.order_import import apply_amazon_changes, import_order
-from include.order_sync import store_ref
-from include.settings import OrderSettings
+from include.clients.commerce import CommerceClient
+from include.domain.settings import OrderSettings
+from include.tasks.order_import import apply_amazon_changes, import_order
+from include.tasks.order_sync import store_ref
 from sandbox import credentials
 from sandbox.commerce.app import create_app, magento_routes
 from sandbox.commerce.endpoints_doc import sync_doc

@@ -56,7 +56,9 @@ def test_a_backfill_range_ending_at_21_00_ends_with_the_interval_ending_at_21_00
     import pendulum
     from airflow.serialization.serialized_objects import DagSerialization
 
-    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["amazon_order_sync"]))  # as the scheduler has it
+    dag = DagSerialization.from_dict(
+        DagSerialization.to_dict(dagbag.dags["amazon_order_sync"])
+    )  # as the scheduler has it
     infos = dag.iter_dagrun_infos_between(pendulum.datetime(2026, 3, 1, 20), pendulum.datetime(2026, 3, 1, 21))
     intervals = [(i.data_interval.start.strftime("%H:%M"), i.data_interval.end.strftime("%H:%M")) for i in infos]
     assert intervals == [("20:00", "20:15"), ("20:15", "20:30"), ("20:30", "20:45"), ("20:45", "21:00")]

@@ -1,4 +1,4 @@
-"""Backoff and Retry-After shared by the SP-API and Commerce clients (include/http_retry.py)."""
+"""Backoff and Retry-After shared by the SP-API and Commerce clients (include/clients/http_retry.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from include.http_retry import backoff_delay, retry_after_seconds
+from include.clients.http_retry import backoff_delay, retry_after_seconds
 
 
 def test_backoff_counts_retries_from_one_doubles_and_caps_with_equal_jitter():

@@ -1,11 +1,11 @@
-"""Which staged orders become Commerce orders under the settings (include/import_rules.py)."""
+"""Which staged orders become Commerce orders under the settings (include/domain/import_rules.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from include.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
-from include.settings import parse_settings
+from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
+from include.domain.settings import parse_settings
 
 DEFAULTS = parse_settings({})
 FBA_ON = parse_settings({"fba_import": True})

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from include.landing import LandingManifest, default_landing_uri, read_orders, safe_run_key, write_pages
+from include.adapters.landing import LandingManifest, default_landing_uri, read_orders, safe_run_key, write_pages
 from tests.amazon_orders import order
 from tests.conftest import free_port
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from jsonschema import Draft7Validator
 
-from include.mapping import (
+from include.domain.mapping import (
     MappingError,
     StoreRef,
     has_buyer_email,
@@ -20,7 +20,7 @@ from include.mapping import (
     to_commerce_customer,
     to_commerce_order,
 )
-from include.settings import OrderSettings, parse_settings
+from include.domain.settings import OrderSettings, parse_settings
 from tests.amazon_orders import line, order, random_order
 
 US = StoreRef(store_id=1, website_id=1, code="default", currency="USD")

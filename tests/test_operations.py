@@ -88,7 +88,7 @@ def test_first_scheduled_run_after_six_hours_down_covers_the_gap(sync_env):
     )
     second = run_dag("amazon_order_sync", logical_date=after)
     assert succeeded(second), task_states(second)
-    from include.run_plans import SyncPlan
+    from include.domain.run_plans import SyncPlan
 
     plan = SyncPlan.from_xcom(xcom_result(second, "plan_window"))
     overlap = timedelta(minutes=10)
@@ -176,7 +176,9 @@ def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_s
     """Run 1 keeps an order out; run 2 reads another order and retries the first: the note counts the retry as
     kept out earlier, not as run 2's; run 3 changes nothing in Commerce: no asset event, so no tracking push."""
     put_orders(sync_env, mfn("111-0000107-0000001", NOW - timedelta(hours=3), ao.line("NO-SUCH-SKU")))
-    first = sync_env.run_sync(window_start=ao.iso(NOW - timedelta(hours=4)), window_end=ao.iso(NOW - timedelta(hours=2)))
+    first = sync_env.run_sync(
+        window_start=ao.iso(NOW - timedelta(hours=4)), window_end=ao.iso(NOW - timedelta(hours=2))
+    )
     assert run_note(first).startswith("**Order sync**: kept out 1 of 1 orders read · 1 kept out overall (window ")
     assert task_states(first)["announce_changes"] == "skipped" and asset_events(first) == []
 
@@ -185,7 +187,10 @@ def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_s
     note = run_note(second)
     assert note.startswith("**Order sync**: imported 1 · kept out 0 of 1 orders read · 1 kept out overall (window ")
     assert "- Commerce: imported 1 · failed 1 (1 of the failed were retries of orders kept out by earlier runs)" in note
-    assert "- Still kept out overall: 1 (1 from earlier runs), retried every run; all with reasons: [summarize → XCom](" in note
+    assert (
+        "- Still kept out overall: 1 (1 from earlier runs), retried every run; all with reasons: [summarize → XCom]("
+        in note
+    )
     assert f"/dags/amazon_order_sync/runs/{quote(second.run_id, safe='')}/tasks/summarize/xcom)" in note
     summary = xcom_result(second, "summarize")
     assert summary["kept_out_this_run"] == []
@@ -203,7 +208,7 @@ def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_s
 
 def report_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "include.report", *args],
+        [sys.executable, "-m", "include.ops.report", *args],
         cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True,
     )  # fmt: skip
 
@@ -300,7 +305,7 @@ def alerts_file(tmp_path, monkeypatch):
 
 
 def test_a_failed_task_alerts_and_the_run_note_says_what_failed(sync_env, alerts_file):
-    from include.alerts import read_alerts
+    from include.adapters.alerts import read_alerts
 
     sync_env.settings(chunk_size=0)  # invalid: plan_window refuses to run with it
     run = sync_env.run_sync()
@@ -317,7 +322,7 @@ def test_a_failed_task_alerts_and_the_run_note_says_what_failed(sync_env, alerts
 
 
 def test_alerts_are_e_mailed_when_the_alerts_smtp_connection_exists(sync_env, alerts_file, monkeypatch):
-    from include.alerts import read_alerts
+    from include.adapters.alerts import read_alerts
 
     sink = SmtpSink()
     try:
@@ -355,7 +360,7 @@ def test_deadline_alert_callback_runs_in_the_triggerer_code_path(alerts_file, mo
     from airflow.dag_processing.dagbag import DagBag
     from airflow.triggers.callback import CallbackTrigger
 
-    from include.alerts import read_alerts
+    from include.adapters.alerts import read_alerts
 
     assert DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("amazon_order_sync").deadline is None  # off by default
     monkeypatch.setenv("ACS_SYNC_DEADLINE_MINUTES", "60")
@@ -364,7 +369,7 @@ def test_deadline_alert_callback_runs_in_the_triggerer_code_path(alerts_file, mo
     assert deadline.interval == timedelta(minutes=60)
     # The UI rounds the interval ("an hour"); the name after it has the exact figure, and 60 min agrees.
     assert deadline.name == "60 min after queued, ACS_SYNC_DEADLINE_MINUTES"
-    assert deadline.callback.path == "include.alerts.OpsNotifier"
+    assert deadline.callback.path == "include.adapters.alerts.OpsNotifier"
     context = {
         "dag_run": {"dag_id": "amazon_order_sync", "dag_run_id": "scheduled__2026-03-01T10:00:00+00:00",
                     "run_type": "scheduled", "state": "running"},

@@ -299,9 +299,9 @@ def test_an_order_recorded_nowhere_after_a_crash_is_found_by_ext_order_id(sync_e
     amazon_id = "111-0000010-0000001"
     put_orders(sync_env, mfn(amazon_id))
     assert_success(sync_env.run_sync(**WINDOW, dry_run=True))  # staged only
-    from include.commerce.client import CommerceClient
-    from include.mapping import StoreRef, to_commerce_order
-    from include.settings import parse_settings
+    from include.clients.commerce.client import CommerceClient
+    from include.domain.mapping import StoreRef, to_commerce_order
+    from include.domain.settings import parse_settings
 
     with CommerceClient(sync_env.sandbox.commerce_url, username="admin", password="sandbox-admin-123") as client:
         amazon = sync_env.sandbox.spapi("GET", f"/_sandbox/orders/{amazon_id}").json()

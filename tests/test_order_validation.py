@@ -1,4 +1,4 @@
-"""The order model at the boundary (include/order_validation.py): Amazon's own examples pass, nothing else crashes."""
+"""The order model at the boundary (include/domain/order_validation.py): Amazon's own examples pass, nothing else crashes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from include.order_validation import InvalidOrder, clean_text, validate_order
-from include.staging import flatten
+from include.domain.order_validation import InvalidOrder, clean_text, validate_order
+from include.domain.staging import flatten
 from tests import amazon_orders as ao
 
 SECRET = "Zelda Quux-Secret"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from include.amazon.rate_limit import (
+from include.clients.amazon.rate_limit import (
     DEFAULT_PLANS,
     RatePacer,
     TokenBucket,
@@ -193,5 +193,3 @@ def test_pacer_is_thread_safe_and_never_exceeds_the_bucket():
     for i, t in enumerate(grants):
         # grant i+1 happens no earlier than the bucket allows (small tolerance for clock reads)
         assert i + 1 <= burst + (t - started) * rate + 1.0
-
-

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from include import report
-from include.alerts import Alert, alert_from_context, scrub
+from include.adapters.alerts import Alert, alert_from_context, scrub
 from include.channel_db import QuarantinedOrder
+from include.ops import report
 from tests.conftest import load_plugin
 
 URL = report.xcom_url("amazon_order_sync", "backfill__2026-03-01T10:00:00+00:00", base_url="http://127.0.0.1:8080/")
@@ -67,7 +67,9 @@ def test_sync_note_for_a_resync_by_id_a_quiet_run_and_a_backfill_run():
     assert "- Commerce: nothing to load" in note
     assert "- Kept out overall: none" in note
     backfill = report.sync_note({**quiet, "ignored_params": ["amazon_order_ids", "window_start"]})
-    assert "- Backfill run: ignored amazon_order_ids, window_start (single-run params); read its own interval" in backfill
+    assert (
+        "- Backfill run: ignored amazon_order_ids, window_start (single-run params); read its own interval" in backfill
+    )
     # Without a link (no run to point at), the note still says where the lists are.
     assert "all with reasons: the summarize task's XCom" in report.sync_note(SUMMARY)
 

@@ -1,11 +1,11 @@
-"""Typed run plans (include/run_plans.py): what XCom carries between tasks comes back as the same plan."""
+"""Typed run plans (include/domain/run_plans.py): what XCom carries between tasks comes back as the same plan."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 
-from include.run_plans import PushPlan, SyncPlan
+from include.domain.run_plans import PushPlan, SyncPlan
 
 START, END = datetime(2026, 11, 25, 10, 0, 0, 123456, tzinfo=UTC), datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
 

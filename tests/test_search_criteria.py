@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from include.commerce.errors import (
+from include.clients.commerce.errors import (
     CommerceAuthError,
     CommerceClientError,
     CommerceError,
@@ -17,7 +17,7 @@ from include.commerce.errors import (
     CommerceUnavailable,
     format_magento_message,
 )
-from include.commerce.search_criteria import Filter, SearchCriteria, encode_value
+from include.clients.commerce.search_criteria import Filter, SearchCriteria, encode_value
 
 P = "searchCriteria"
 
@@ -178,5 +178,3 @@ def test_error_lists_and_foreign_error_bodies():
     gateway = {"errors": [{"code": "ServiceUnavailable", "message": "Service temporarily unavailable."}]}
     assert CommerceError.from_response(503, gateway).message == "Service temporarily unavailable."
     assert CommerceError.from_response(502, None).message == "Commerce answered HTTP 502"
-
-

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from include.settings import DEFAULT_STORE_BY_MARKETPLACE, OrderSettings, SettingsError, parse_settings
+from include.domain.settings import DEFAULT_STORE_BY_MARKETPLACE, OrderSettings, SettingsError, parse_settings
 
 
 @pytest.mark.parametrize("raw", [None, "", "  ", "{}", {}])
@@ -100,7 +100,7 @@ def test_malformed_input(raw, match):
 
 
 def test_load_settings_reads_the_airflow_variable(monkeypatch):
-    from include.settings import load_settings
+    from include.domain.settings import load_settings
 
     monkeypatch.setenv("AIRFLOW_VAR_AMAZON_ORDER_SETTINGS", json.dumps({"customer_creation": "create"}))
     assert load_settings().customer_creation == "create"

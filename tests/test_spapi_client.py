@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import httpx
 import pytest
 
-from include.amazon.client import SpApiClient, _is_expired_token, format_timestamp
-from include.amazon.errors import SpApiError
+from include.clients.amazon.client import SpApiClient, _is_expired_token, format_timestamp
+from include.clients.amazon.errors import SpApiError
 from sandbox import credentials
 
 # --------------------------------------------------------------------------- pure unit tests
@@ -165,7 +165,7 @@ def test_expired_token_detection():
 
 
 def test_client_module_imports_without_airflow():
-    code = "import sys, include.amazon.client, include.amazon; assert not any(m.startswith('airflow') for m in sys.modules)"
+    code = "import sys, include.clients.amazon.client, include.clients.amazon; assert not any(m.startswith('airflow') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -482,7 +482,7 @@ def test_retries_are_bounded(sandbox):
 
 
 def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
-    from include.hooks.amazon_sp_api import SpApiHook
+    from include.adapters.hooks.amazon_sp_api import SpApiHook
 
     set_rate_limits(sandbox, "default")
     info = generate(sandbox, 120)
@@ -515,7 +515,7 @@ def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
 
 
 def test_hook_reports_incomplete_connections(monkeypatch):
-    from include.hooks.amazon_sp_api import SpApiHook
+    from include.adapters.hooks.amazon_sp_api import SpApiHook
 
     monkeypatch.setenv(
         "AIRFLOW_CONN_SPAPI_INCOMPLETE", json.dumps({"conn_type": "http", "host": "https://example.invalid"})

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from include import tracking as t
-from include.windows import WindowError
+from include.domain import tracking as t
+from include.domain.windows import WindowError
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

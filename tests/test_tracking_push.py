@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import text
 
 from include import channel_db as db
-from include.commerce.client import CommerceClient
-from include.import_rules import IMPORTABLE_STATUSES
-from include.tracking import COMMENT_PREFIX, items_to_json, package_reference_id
+from include.clients.commerce.client import CommerceClient
+from include.domain.import_rules import IMPORTABLE_STATUSES
+from include.domain.tracking import COMMENT_PREFIX, items_to_json, package_reference_id
 from sandbox import credentials
 from tests import amazon_orders as ao
 from tests.conftest import PROJECT_ROOT, run_dag, task_states, xcom_result
@@ -157,8 +157,8 @@ def commerce_patience(env, **extra) -> None:
 
 def web_store_order(client: CommerceClient) -> int:
     """A Commerce order placed in the web store (no ext_order_id, no channel order); returns its id."""
-    from include.mapping import StoreRef, to_commerce_order
-    from include.settings import OrderSettings
+    from include.domain.mapping import StoreRef, to_commerce_order
+    from include.domain.settings import OrderSettings
 
     entity = to_commerce_order(
         ao.order(ao.line("MUG-005", unit="14.15"), order_id="999-0000000-0000001"),
@@ -453,7 +453,7 @@ def staged_order(
     engine, amazon_id: str, *lines: tuple[str, int], commerce_id: int, fulfilled_by="MERCHANT"
 ) -> list[str]:
     """Stage an imported order; returns its Amazon order item ids."""
-    from include.staging import flatten
+    from include.domain.staging import flatten
 
     items = [ao.line(sku, qty=qty, unit="10.00") for sku, qty in lines]
     order = ao.order(*items, order_id=amazon_id, fulfilled_by=fulfilled_by, status="UNSHIPPED" if fulfilled_by == "MERCHANT" else "SHIPPED",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.dag_defaults import DAG_IDS, order_ids, order_ids_problem, run_params
+from include.adapters.dag_defaults import DAG_IDS, order_ids, order_ids_problem, run_params
 from tests.conftest import PROJECT_ROOT, load_plugin
 
 
@@ -100,7 +100,9 @@ def test_airflows_refusal_of_an_order_id_reads_as_a_sentence(api):
         assert response.json() == {"detail": order_ids_problem(["113-123"])}
         assert int(response.headers["content-length"]) == len(response.content)
 
-    ok = api.post("/api/v2/dags/amazon_order_sync/dagRuns", json={"conf": {"amazon_order_ids": ["113-1234567-1234567"]}})
+    ok = api.post(
+        "/api/v2/dags/amazon_order_sync/dagRuns", json={"conf": {"amazon_order_ids": ["113-1234567-1234567"]}}
+    )
     assert ok.status_code == 200 and ok.json() == {"dag_id": "amazon_order_sync"}
     # Any other refusal is Airflow's own, untouched.
     other = api.post("/api/v2/dags/amazon_order_sync/dagRuns", json={"conf": {"dry_run": "yes"}})

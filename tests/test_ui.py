@@ -68,7 +68,9 @@ def browser() -> dict[str, str]:
         except (OSError, subprocess.TimeoutExpired) as exc:
             output = str(exc)
         if still := _browser_missing():
-            pytest.skip(f"headless Chromium unavailable ({missing}); scripts/browser-deps could not fix it: {still}. {output}")
+            pytest.skip(
+                f"headless Chromium unavailable ({missing}); scripts/browser-deps could not fix it: {still}. {output}"
+            )
     return {**os.environ, "NODE_PATH": str(NODE_MODULES), "CHROMIUM": str(CHROMIUM)}
 
 
@@ -129,7 +131,9 @@ def test_trigger_forms_a_refused_order_id_and_a_sync_that_changed_nothing(browse
     passwords = stack.home / "simple_auth_manager_passwords.json.generated"  # written by the API server
     login = {"ui": ui, "user": "admin", "password": json.loads(passwords.read_text())["admin"]}
 
-    seen = in_browser(browser, "forms", **login, dags=[SYNC, PUSH], sync=SYNC, malformed=["113-1234567-1234567", "113-123"])
+    seen = in_browser(
+        browser, "forms", **login, dags=[SYNC, PUSH], sync=SYNC, malformed=["113-1234567-1234567", "113-123"]
+    )
 
     # 1. Only truly required fields are marked: none of our params (they all have defaults), in either form.
     for dag_id in (SYNC, PUSH):
@@ -158,8 +162,10 @@ def test_trigger_forms_a_refused_order_id_and_a_sync_that_changed_nothing(browse
     triggered = seen["triggered_run_id"]
     stack.wait_for(
         "the scheduled and the triggered sync to finish",
-        lambda: {r["run_id"]: r["state"] for r in stack.runs(SYNC)}.get(triggered) == "success"
-        and all(r["state"] in ("success", "failed") for r in stack.runs(SYNC)),
+        lambda: (
+            {r["run_id"]: r["state"] for r in stack.runs(SYNC)}.get(triggered) == "success"
+            and all(r["state"] in ("success", "failed") for r in stack.runs(SYNC))
+        ),
         RUN_TIMEOUT_S,
     )
     quiet = stack.runs(SYNC)
@@ -198,7 +204,10 @@ def test_trigger_forms_a_refused_order_id_and_a_sync_that_changed_nothing(browse
     assert "kept out 1 of 2 orders read" in note()
     pages = in_browser(browser, "pages", **login, push=PUSH, sync=SYNC, run_id=control)
     assert "every 30 minutes" in pages["push_tooltip"]
-    assert pages["deadline"] == "Must complete within an hour of queue time (60 min after queued, ACS_SYNC_DEADLINE_MINUTES)"
+    assert (
+        pages["deadline"]
+        == "Must complete within an hour of queue time (60 min after queued, ACS_SYNC_DEADLINE_MINUTES)"
+    )
     assert pages["note_link"] == f"{ui}/dags/{SYNC}/runs/{control}/tasks/summarize/xcom"
     assert {"kept_out_this_run", "kept_out_earlier"} <= set(pages["xcom_keys"])
 

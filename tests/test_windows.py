@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pendulum
 import pytest
 
-from include.windows import Window, WindowError, compute_window, parse_timestamp, to_amazon_timestamp
+from include.domain.windows import Window, WindowError, compute_window, parse_timestamp, to_amazon_timestamp
 
 NOW = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 TEN = timedelta(minutes=10)

@@ -11,7 +11,7 @@ Import state of a channel order (``import_status``):
                 (the Commerce order was canceled or refunded)
 
 Which orders are ready under the settings is the domain's rule
-(:mod:`include.import_rules`); these functions take its answer as arguments.
+(:mod:`include.domain.import_rules`); these functions take its answer as arguments.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def orders_to_import(
     """Orders of a fulfilment channel in Amazon ``statuses`` that should get a Commerce order now, oldest first.
 
     Failed and skipped ones are retried. No ``statuses``, nothing
-    (:func:`include.import_rules.statuses_to_import` says which, under the settings).
+    (:func:`include.domain.import_rules.statuses_to_import` says which, under the settings).
     """
     _check_channel(fulfilled_by)
     if not statuses:

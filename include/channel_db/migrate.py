@@ -31,9 +31,9 @@ from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, column, create_engine, inspect, select, table
 
+from include.adapters.task_failures import PermanentError
 from include.channel_db.statements import tx
 from include.channel_db.tables import metadata
-from include.task_failures import PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ def new_revision(message: str) -> Path:
 def _engine(url: str | None) -> Engine:
     if url:
         return create_engine(url)
-    from include.hooks.channel_db import channel_engine
-    from include.hooks.outside_tasks import export_connections
+    from include.adapters.hooks.channel_db import channel_engine
+    from include.adapters.hooks.outside_tasks import export_connections
 
     export_connections("channel_db")
     return channel_engine()

@@ -29,7 +29,7 @@ _CONTENT = ("carrier_code", "carrier_name", "shipping_method", "tracking_number"
 
 @dataclass(frozen=True)
 class ShipmentPush:
-    """A recorded package (``items``: canonical JSON, see :func:`include.tracking.items_to_json`)."""
+    """A recorded package (``items``: canonical JSON, see :func:`include.domain.tracking.items_to_json`)."""
 
     amazon_order_id: str
     package_reference_id: str

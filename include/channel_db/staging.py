@@ -17,7 +17,7 @@ from include.channel_db.statements import BATCH_ROWS, chunks, statement, tx
 from include.channel_db.tables import channel_order, channel_order_item
 from include.channel_db.types import now_utc
 from include.channel_db.upserts import send, staging_upsert
-from include.staging import ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
+from include.domain.staging import ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
 
 if TYPE_CHECKING:  # pandas is only handed in by the caller; keep it out of DAG-parse imports
     import pandas as pd
@@ -75,13 +75,13 @@ def upsert_staged(
     importable: Mapping[str, Sequence[str]],
     now: datetime | None = None,
 ) -> StageResult:
-    """Upsert flattened orders and items (:func:`include.staging.flatten`) in batches, in one transaction.
+    """Upsert flattened orders and items (:func:`include.domain.staging.flatten`) in batches, in one transaction.
 
     A newer ``lastUpdatedTime`` always wins, an older or equal one never overwrites;
     import-state columns are never touched. Afterwards each order's ``import_status``
     is derived again from Amazon's status (see ``refresh_import_status.sql``):
     ``importable`` maps each fulfilment channel to the Amazon statuses in which its
-    orders are ready for Commerce (:data:`include.import_rules.IMPORTABLE_STATUSES`).
+    orders are ready for Commerce (:data:`include.domain.import_rules.IMPORTABLE_STATUSES`).
     """
     now = now or now_utc()
     orders_df = _newest_per_key(orders_df, ["amazon_order_id"], "last_updated_at")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import StatementError
 from include.channel_db.tables import TIMESTAMP_COLUMNS
 from include.channel_db.types import NaiveDatetimeError, UtcDateTime
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 #: Rows per batched statement (the MySQL driver splits further by statement size).
 BATCH_ROWS = 1000
 #: ``LIMIT`` when the caller sets none.

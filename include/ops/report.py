@@ -3,12 +3,12 @@
 * :func:`sync_note` / :func:`push_note` render a run's summary (the ``summarize``
   task's return value) as a short markdown note; the ``run_reports`` listener in
   ``plugins/`` puts it on the DAG run, where the UI shows it above the Grid.
-* ``python -m include.report quarantine`` lists every order currently kept out of
-  Commerce with its reason; ``python -m include.report summary`` prints the
+* ``python -m include.ops.report quarantine`` lists every order currently kept out of
+  Commerce with its reason; ``python -m include.ops.report summary`` prints the
   channel totals. Both read the channel database through the ``channel_db``
   Airflow connection (run them with the project environment: ``source scripts/env.sh``).
-  ``python -m include.report connections`` uses each connection once (after a
-  credential rotation); ``python -m include.report settings '<json>'`` validates
+  ``python -m include.ops.report connections`` uses each connection once (after a
+  credential rotation); ``python -m include.ops.report settings '<json>'`` validates
   proposed settings and lists what they change.
 
 Nothing here prints buyer data: reasons are written PII-free by the importer.
@@ -27,11 +27,11 @@ from urllib.parse import quote
 from sqlalchemy import Engine
 
 from include import channel_db
-from include.hooks.outside_tasks import export_connections
+from include.adapters.hooks.outside_tasks import export_connections
 
 #: ``dag_run_note.content`` is VARCHAR(1000) on PostgreSQL/MySQL metadata databases.
 NOTE_LIMIT = 1000
-QUARANTINE_HINT = "`python -m include.report quarantine`"
+QUARANTINE_HINT = "`python -m include.ops.report quarantine`"
 CHANNEL_LABELS = {"MERCHANT": "MFN", "AMAZON": "FBA"}
 #: Outcome order in reports (anything else follows alphabetically).
 OUTCOME_ORDER = ("imported", "healed", "updated", "canceled", "refunded", "unchanged", "failed", "customers_created")
@@ -195,8 +195,8 @@ def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit
 
 
 def _engine_from_connection(conn_id: str = "channel_db") -> Engine:
-    """The channel database engine from :func:`include.hooks.channel_db.channel_engine`, as the tasks get it."""
-    from include.hooks.channel_db import channel_engine
+    """The channel database engine from :func:`include.adapters.hooks.channel_db.channel_engine`, as the tasks get it."""
+    from include.adapters.hooks.channel_db import channel_engine
 
     export_connections(conn_id)
     return channel_engine(conn_id)
@@ -206,8 +206,8 @@ def check_connections() -> list[tuple[str, bool, str]]:
     """Use each connection once, as the tasks do: LWA token, Commerce token and search, channel DB query."""
     from sqlalchemy import text
 
-    from include.hooks.amazon_sp_api import SpApiHook
-    from include.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.amazon_sp_api import SpApiHook
+    from include.adapters.hooks.commerce_api import CommerceHook
 
     results = []
     for conn_id, check in (
@@ -228,7 +228,7 @@ def settings_check(proposed: str | None) -> tuple[bool, str]:
     """Validate the settings Variable as ``plan_window`` would; with ``proposed`` JSON, validate it and list the changes."""
     from airflow.models.variable import Variable
 
-    from include.settings import VARIABLE_KEY, SettingsError, parse_settings
+    from include.domain.settings import VARIABLE_KEY, SettingsError, parse_settings
 
     lines = []
     try:
@@ -300,12 +300,12 @@ def summary_text(engine: Engine) -> str:
     if not totals:
         lines.append("  (no orders staged yet)")
     lines.append(f"Extracted up to (high-water mark): {_fmt_ts(mark)} UTC")
-    lines.append(f"Orders kept out of Commerce: {len(kept)} (python -m include.report quarantine)")
+    lines.append(f"Orders kept out of Commerce: {len(kept)} (python -m include.ops.report quarantine)")
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m include.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m include.ops.report", description=__doc__.splitlines()[0])
     parser.add_argument("--conn-id", default="channel_db", help="Airflow connection of the channel DB")
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quarantine", help="every order currently kept out of Commerce, with its reason")

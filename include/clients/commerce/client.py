@@ -20,7 +20,7 @@ connection). What it guarantees:
   not happen. If the look-up finds the effect, that result is returned as if
   the response had arrived. Each method's docstring states its look-up.
 * **Errors** carry Magento's message with ``%1``/``%name`` substituted
-  (:mod:`include.commerce.errors`).
+  (:mod:`include.clients.commerce.errors`).
 * **Logs** name the method, the path *template* (``/V1/orders/{id}``), status,
   duration and attempt, never ids, query values, bodies, e-mails or names.
 * **Batches.** :meth:`CommerceClient.map_concurrent` runs calls on a bounded
@@ -41,15 +41,15 @@ from urllib.parse import quote
 
 import httpx
 
-from include.commerce.errors import (
+from include.clients.commerce.errors import (
     CommerceAuthError,
     CommerceClientError,
     CommerceError,
     CommerceOutcomeUnknown,
     CommerceUnavailable,
 )
-from include.commerce.search_criteria import SearchCriteria
-from include.http_retry import backoff_delay, retry_after_seconds
+from include.clients.commerce.search_criteria import SearchCriteria
+from include.clients.http_retry import backoff_delay, retry_after_seconds
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk import Param
 
-from include.alerts import OpsNotifier
+from include.adapters.alerts import OpsNotifier
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from include.settings import OrderSettings
+from include.domain.settings import OrderSettings
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

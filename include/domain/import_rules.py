@@ -10,7 +10,7 @@ skipped with the reason and come back when the settings allow.
 
 from __future__ import annotations
 
-from include.settings import OrderSettings
+from include.domain.settings import OrderSettings
 
 MFN_IMPORT_STATUSES = ("UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED")
 AFN_IMPORT_STATUSES = ("SHIPPED",)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
-from include.windows import to_amazon_timestamp
+from include.domain.windows import to_amazon_timestamp
 
 Mode = Literal["window", "orders"]
 

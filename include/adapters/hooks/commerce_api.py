@@ -25,13 +25,13 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from include.commerce.client import CommerceClient
-from include.commerce.errors import CommerceError
-from include.commerce.search_criteria import SearchCriteria
+from include.clients.commerce.client import CommerceClient
+from include.clients.commerce.errors import CommerceError
+from include.clients.commerce.search_criteria import SearchCriteria
 
 
 class CommerceHook(BaseHook):
-    """Builds a :class:`~include.commerce.client.CommerceClient` from the ``commerce_api`` connection.
+    """Builds a :class:`~include.clients.commerce.client.CommerceClient` from the ``commerce_api`` connection.
 
     :param commerce_conn_id: the Airflow connection id (default ``commerce_api``).
     :param overrides: client keyword arguments that win over the connection's

@@ -1,6 +1,6 @@
 """Retries that match the error: a permanent error fails the task at once, a transient one keeps the backoff.
 
-Task bodies (``include/order_sync.py``, ``include/tracking_push.py``) are wrapped
+Task bodies (``include/tasks/order_sync.py``, ``include/tasks/tracking_push.py``) are wrapped
 in :func:`fail_fast_on_permanent_errors`. Errors that no retry can fix — a
 settings Variable that does not validate, an SP-API 4xx other than 429 (such as
 ``400 InvalidInput``), a Commerce 4xx such as refused credentials — become
@@ -29,9 +29,9 @@ class PermanentError(RuntimeError):
 
 def permanent_reason(exc: BaseException) -> str | None:
     """Why ``exc`` is permanent (a sentence for the task log and the alert), or None if a retry may help."""
-    from include.amazon.errors import SpApiError
-    from include.commerce.errors import CommerceClientError
-    from include.settings import SettingsError
+    from include.clients.amazon.errors import SpApiError
+    from include.clients.commerce.errors import CommerceClientError
+    from include.domain.settings import SettingsError
 
     if isinstance(exc, PermanentError):
         return str(exc)

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from include.windows import Window, WindowError, parse_timestamp
+from include.domain.windows import Window, WindowError, parse_timestamp
 
 #: Track ids are below 10**10 (Magento: int(10) unsigned), so shipment * 10**10 + track never collides.
 TRACK_ID_DIGITS = 10

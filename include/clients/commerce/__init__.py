@@ -1,7 +1,7 @@
 """Adobe Commerce (Magento 2.4) admin REST client: searchCriteria builder, client, errors."""
 
-from include.commerce.client import ClientStats, CommerceClient
-from include.commerce.errors import (
+from include.clients.commerce.client import ClientStats, CommerceClient
+from include.clients.commerce.errors import (
     CommerceAuthError,
     CommerceClientError,
     CommerceError,
@@ -10,7 +10,7 @@ from include.commerce.errors import (
     CommerceUnavailable,
     format_magento_message,
 )
-from include.commerce.search_criteria import Filter, SearchCriteria
+from include.clients.commerce.search_criteria import Filter, SearchCriteria
 
 __all__ = [
     "ClientStats",

@@ -2,7 +2,7 @@
 
 One row per order (the newest version when an order appears more than once, as
 it can when it changes while a window is being paged) and one row per order
-item. Each order is validated first (:mod:`include.order_validation`); an invalid
+item. Each order is validated first (:mod:`include.domain.order_validation`); an invalid
 one is set aside with its reason. The raw order JSON travels in ``payload`` so the
 importer maps from exactly what was staged. Buyer name and e-mail are stored (the channel database is the
 seller's own, like Amazon Sales Channel's tables); they are never logged.
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from include.mapping import MappingError, buyer_email, cents, item_money
-from include.order_validation import InvalidOrder, Order, clean_text, validate_order
+from include.domain.mapping import MappingError, buyer_email, cents, item_money
+from include.domain.order_validation import InvalidOrder, Order, clean_text, validate_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,7 +142,7 @@ def flatten(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Order and item frames (columns :data:`ORDER_COLUMNS` / :data:`ITEM_COLUMNS`) for the given orders.
 
-    Every order is checked first (:func:`include.order_validation.validate_order`).
+    Every order is checked first (:func:`include.domain.order_validation.validate_order`).
     An invalid one raises :class:`InvalidOrder`, or, with ``on_invalid``, is
     handed to it with its position and left out while the others go on.
     Timestamps are timezone-aware UTC; money columns hold ``Decimal`` (or None while

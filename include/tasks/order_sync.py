@@ -14,19 +14,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from include import channel_db
+from include.adapters.dag_defaults import order_ids, run_params
+from include.adapters.hooks.channel_db import channel_engine
+from include.adapters.landing import default_landing_uri, read_landed, write_pages
+from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
-from include.dag_defaults import order_ids, run_params
-from include.hooks.channel_db import channel_engine
-from include.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
-from include.landing import default_landing_uri, read_landed, write_pages
-from include.mapping import StoreRef
-from include.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
-from include.order_validation import InvalidOrder, order_id_of, validate_order
-from include.run_plans import SyncPlan
-from include.settings import OrderSettings, load_settings
-from include.staging import RejectedOrder, batched, flatten
-from include.task_failures import fail_fast_on_permanent_errors
-from include.windows import compute_window
+from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
+from include.domain.mapping import StoreRef
+from include.domain.order_validation import InvalidOrder, order_id_of, validate_order
+from include.domain.run_plans import SyncPlan
+from include.domain.settings import OrderSettings, load_settings
+from include.domain.staging import RejectedOrder, batched, flatten
+from include.domain.windows import compute_window
+from include.tasks.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def plan_run(
 ) -> dict:
     """The run's plan: a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids.
 
-    A backfill run ignores the single-run params (:func:`include.dag_defaults.run_params`)
+    A backfill run ignores the single-run params (:func:`include.adapters.dag_defaults.run_params`)
     and reads its own data interval; the plan lists what it ignored.
     """
     params, ignored = run_params(params, run_type)
@@ -84,8 +84,8 @@ def plan_run(
 def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
     """Page through searchOrders (or getOrder per id) into NDJSON in the landing store."""
     plan = SyncPlan.from_xcom(plan)
-    from include.amazon.errors import SpApiError
-    from include.hooks.amazon_sp_api import SpApiHook
+    from include.adapters.hooks.amazon_sp_api import SpApiHook
+    from include.clients.amazon.errors import SpApiError
 
     settings = load_settings()
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
@@ -219,7 +219,7 @@ def import_chunks(fulfilled_by: str, plan: SyncPlan | dict) -> list[list[str]]:
 @fail_fast_on_permanent_errors
 def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     """Import one chunk concurrently (``commerce_concurrency``) and record every outcome."""
-    from include.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()
@@ -250,7 +250,7 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
 def apply_changes(plan: SyncPlan | dict) -> dict:
     """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders."""
     plan = SyncPlan.from_xcom(plan)
-    from include.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()

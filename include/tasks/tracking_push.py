@@ -4,7 +4,7 @@
    from the job's own high-water mark (minus the overlap), or chosen Amazon orders.
 2. :func:`find_packages` — page through ``GET /V1/shipments``, keep those of
    imported merchant-fulfilled Amazon orders, turn every tracking number into an
-   Amazon package (:mod:`include.tracking`) and record it in
+   Amazon package (:mod:`include.domain.tracking`) and record it in
    ``channel_shipment_push``: new packages as *pending*, changed ones (an edited
    tracking number) as *pending* again, unchanged ones left alone. ``updated_at``
    rather than ``created_at``: a tracking number added to an existing shipment
@@ -34,14 +34,14 @@ from itertools import groupby
 from typing import Any
 
 from include import channel_db
-from include.commerce.errors import CommerceClientError
-from include.dag_defaults import order_ids, run_params
-from include.hooks.channel_db import channel_engine
-from include.run_plans import PushPlan
-from include.settings import load_settings
-from include.staging import batched
-from include.task_failures import PermanentError, fail_fast_on_permanent_errors
-from include.tracking import (
+from include.adapters.dag_defaults import order_ids, run_params
+from include.adapters.hooks.channel_db import channel_engine
+from include.adapters.task_failures import PermanentError, fail_fast_on_permanent_errors
+from include.clients.commerce.errors import CommerceClientError
+from include.domain.run_plans import PushPlan
+from include.domain.settings import load_settings
+from include.domain.staging import batched
+from include.domain.tracking import (
     COMMENT_PREFIX,
     Package,
     completion_comment,
@@ -74,7 +74,7 @@ CLOSED_STATES = ("canceled", "closed")
 def plan_run(params: dict | None, data_interval_start: datetime | None, run_type: str | None = None) -> dict:
     """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids.
 
-    A backfill run ignores the single-run params (:func:`include.dag_defaults.run_params`);
+    A backfill run ignores the single-run params (:func:`include.adapters.dag_defaults.run_params`);
     the plan lists what it ignored.
     """
     params, ignored = run_params(params, run_type)
@@ -111,8 +111,8 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
 def find_packages(plan: PushPlan | dict) -> dict:
     """Read the plan's Commerce shipments and record one package per tracking number (nothing written on a dry run)."""
     plan = PushPlan.from_xcom(plan)
-    from include.commerce.search_criteria import SearchCriteria
-    from include.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.commerce_api import CommerceHook
+    from include.clients.commerce.search_criteria import SearchCriteria
 
     settings = load_settings()
     engine = channel_engine()
@@ -316,8 +316,8 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     plan = PushPlan.from_xcom(plan)
     import httpx
 
-    from include.amazon.errors import SpApiError
-    from include.hooks.amazon_sp_api import SpApiHook
+    from include.adapters.hooks.amazon_sp_api import SpApiHook
+    from include.clients.amazon.errors import SpApiError
 
     engine = channel_engine()
     pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids)
@@ -417,7 +417,7 @@ class Completion:
 def complete_orders(plan: PushPlan | dict) -> dict:
     """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
     plan = PushPlan.from_xcom(plan)
-    from include.hooks.commerce_api import CommerceHook
+    from include.adapters.hooks.commerce_api import CommerceHook
 
     settings = load_settings()
     engine = channel_engine()
@@ -464,7 +464,7 @@ def complete_orders(plan: PushPlan | dict) -> dict:
 
 def complete_order(client, order: channel_db.OrderToComplete, packages: list[tuple[str, str]]) -> Completion:
     """Bring one Commerce order to ``complete`` (shipped and invoiced) and add the tracking comment once."""
-    from include.commerce.errors import CommerceError
+    from include.clients.commerce.errors import CommerceError
 
     oid, amazon_id = order.commerce_order_id, order.amazon_order_id
     try:

@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from include.commerce.client import CommerceClient, CommerceClientError, CommerceError, CommerceUnavailable
-from include.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
-from include.settings import OrderSettings
+from include.clients.commerce.client import CommerceClient, CommerceClientError, CommerceError, CommerceUnavailable
+from include.domain.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
+from include.domain.settings import OrderSettings
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ needs from SP-API and nothing else:
   (form-encoded ``POST`` to the configured LWA endpoint), reused across calls
   and threads, renewed a minute before it expires, and renewed once more if
   Amazon answers 403 because it expired anyway.
-* Pacing: every call first takes a token from a :class:`~include.amazon.rate_limit.RatePacer`
+* Pacing: every call first takes a token from a :class:`~include.clients.amazon.rate_limit.RatePacer`
   bucket for its operation (seeded with the usage plans, corrected by the
   ``x-amzn-RateLimit-Limit`` header, drained by a 429).
 * Retries: 429, 5xx and transport errors/timeouts are retried with exponential
@@ -33,9 +33,9 @@ from urllib.parse import quote
 
 import httpx
 
-from include.amazon.errors import SpApiError
-from include.amazon.rate_limit import RATE_LIMIT_HEADER, RatePacer
-from include.http_retry import backoff_delay, retry_after_seconds
+from include.clients.amazon.errors import SpApiError
+from include.clients.amazon.rate_limit import RATE_LIMIT_HEADER, RatePacer
+from include.clients.http_retry import backoff_delay, retry_after_seconds
 
 __all__ = ["SpApiClient", "SpApiError", "ClientStats", "format_timestamp"]
 

@@ -30,8 +30,8 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from include.amazon.client import DEFAULT_LWA_ENDPOINT, SpApiClient
-from include.amazon.rate_limit import RatePacer
+from include.clients.amazon.client import DEFAULT_LWA_ENDPOINT, SpApiClient
+from include.clients.amazon.rate_limit import RatePacer
 
 _PACERS: dict[str, RatePacer] = {}
 _PACERS_LOCK = threading.Lock()
@@ -53,7 +53,7 @@ def _split_ids(value: Any) -> list[str]:
 
 
 class SpApiHook(BaseHook):
-    """Build :class:`~include.amazon.client.SpApiClient` s from an Airflow connection.
+    """Build :class:`~include.clients.amazon.client.SpApiClient` s from an Airflow connection.
 
     :param amazon_sp_api_conn_id: the connection id (default ``amazon_sp_api``).
     :param timeout: per-request timeout in seconds (overrides the connection's ``timeout`` extra).

@@ -18,17 +18,17 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from include.adapters.paths import LOCAL_DIR
+
 PAGE_PATTERN = "page-*.ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def default_landing_uri() -> str:
     """``file://<project>/.local/landing``, the local landing store."""
-    return (PROJECT_ROOT / ".local" / "landing").as_uri()
+    return (LOCAL_DIR / "landing").as_uri()
 
 
 def safe_run_key(run_key: str) -> str:

@@ -1,7 +1,0 @@
-"""Amazon Selling Partner API access: a paced httpx client (no Airflow import)."""
-
-from include.amazon.client import ClientStats, SpApiClient, format_timestamp
-from include.amazon.errors import SpApiError
-from include.amazon.rate_limit import DEFAULT_PLANS, RatePacer, UsagePlan
-
-__all__ = ["DEFAULT_PLANS", "ClientStats", "RatePacer", "SpApiClient", "SpApiError", "UsagePlan", "format_timestamp"]

@@ -1,0 +1,1 @@
+"""Operator tools: run notes and the command line (python -m include.ops.report ...)."""
