@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from include import channel_db as db
 from include.clients.commerce.client import CommerceClient
 from include.domain.import_rules import IMPORTABLE_STATUSES
-from include.domain.tracking import COMMENT_PREFIX, items_to_json, package_reference_id
+from include.domain.tracking import COMMENT_PREFIX, Package, package_reference_id
 from sandbox import credentials
 from tests import amazon_orders as ao
 from tests.conftest import PROJECT_ROOT, run_dag, task_states, xcom_result
@@ -463,13 +464,13 @@ def staged_order(
     return [i["orderItemId"] for i in items]
 
 
-def package(amazon_id, shipment, track, items, *, number="1Z1", status="pending", reason=None):
-    return {
-        "amazon_order_id": amazon_id, "package_reference_id": package_reference_id(shipment, track),
-        "commerce_order_id": 500, "commerce_shipment_id": shipment, "commerce_track_id": track, "carrier_code": "UPS",
-        "carrier_name": None, "shipping_method": "UPS Ground", "tracking_number": number,
-        "ship_date": TS + timedelta(hours=1), "items": items_to_json(items), "status": status, "last_error": reason,
-    }  # fmt: skip
+def package(amazon_id, shipment, track, items, *, number="1Z1", status="pending", reason=None) -> Package:
+    return Package(
+        amazon_order_id=amazon_id, marketplace_id="ATVPDKIKX0DER", package_reference_id=package_reference_id(shipment, track),
+        commerce_order_id=500, commerce_shipment_id=shipment, commerce_track_id=track, carrier_code="UPS",
+        carrier_name=None, shipping_method="UPS Ground", tracking_number=number,
+        ship_date=TS + timedelta(hours=1), items=tuple(items), status=status, last_error=reason,
+    )  # fmt: skip
 
 
 def channel_row(engine, sql: str, **params) -> dict:
@@ -499,15 +500,15 @@ def test_tracking_state_on_every_database(engine):
     first = package(a, 10, 3, [(a_items[0], 2)])
     early = package(a, 9, 8, [(a_items[1], 1)], number="1Z0")
     db.save_shipment_pushes(engine, [first, early], [])
-    db.save_shipment_pushes(engine, [{**first, "tracking_number": "IGNORED"}], [])
+    db.save_shipment_pushes(engine, [replace(first, tracking_number="IGNORED")], [])
     todo = db.pushes_to_send(engine)
-    assert [p.package_reference_id for p in todo] == [early["package_reference_id"], first["package_reference_id"]]
+    assert [p.package_reference_id for p in todo] == [early.package_reference_id, first.package_reference_id]
     assert todo[1].tracking_number == "1Z1" and todo[1].marketplace_id == "ATVPDKIKX0DER"
-    assert todo[1].ship_date == TS + timedelta(hours=1) and items_to_json([(a_items[0], 2)]) == todo[1].items
+    assert todo[1].ship_date == TS + timedelta(hours=1) and todo[1].items == ((a_items[0], 2),)
     assert db.pushes_to_send(engine, only_ids=[b]) == [] and db.pushes_to_send(engine, only_ids=[]) == []
 
-    db.record_push_result(engine, a, early["package_reference_id"], "failed", error="HTTP 503")
-    db.record_push_result(engine, a, first["package_reference_id"], "confirmed")
+    db.record_push_result(engine, a, early.package_reference_id, "failed", error="HTTP 503")
+    db.record_push_result(engine, a, first.package_reference_id, "confirmed")
     db.refresh_confirmed_quantities(engine, [a])
     assert {i.order_item_id: i.quantity_confirmed for i in db.tracking_items(engine, [a])[a]} == {
         a_items[0]: 2,
@@ -516,19 +517,17 @@ def test_tracking_state_on_every_database(engine):
     assert channel_row(engine, "SELECT channel_status FROM channel_order WHERE amazon_order_id = :id", id=a) == {
         "channel_status": "PartiallyShipped"
     }
-    assert [p.package_reference_id for p in db.pushes_to_send(engine)] == [early["package_reference_id"]]
+    assert [p.package_reference_id for p in db.pushes_to_send(engine)] == [early.package_reference_id]
     assert db.orders_to_complete(engine) == []
 
     # A confirmed package edited in Commerce goes back to pending, keeping its attempt count.
-    db.save_shipment_pushes(
-        engine, [], [{**first, "tracking_number": "1Z9", "items": items_to_json([(a_items[0], 3)])}]
-    )
+    db.save_shipment_pushes(engine, [], [replace(first, tracking_number="1Z9", items=((a_items[0], 3),))])
     edited = channel_row(engine, "SELECT status, attempts, tracking_number, confirmed_at FROM channel_shipment_push "
-                                 "WHERE package_reference_id = :r", r=first["package_reference_id"])  # fmt: skip
+                                 "WHERE package_reference_id = :r", r=first.package_reference_id)  # fmt: skip
     assert (edited["status"], edited["attempts"], edited["tracking_number"]) == ("pending", 1, "1Z9")
     assert edited["confirmed_at"] is not None
-    db.record_push_result(engine, a, first["package_reference_id"], "confirmed")
-    db.record_push_result(engine, a, early["package_reference_id"], "confirmed")
+    db.record_push_result(engine, a, first.package_reference_id, "confirmed")
+    db.record_push_result(engine, a, early.package_reference_id, "confirmed")
     db.refresh_confirmed_quantities(engine, [a])
     db.refresh_confirmed_quantities(engine, [a])  # idempotent: quantities are set, not added
     assert {i.order_item_id: i.quantity_confirmed for i in db.tracking_items(engine, [a])[a]} == {
@@ -541,7 +540,7 @@ def test_tracking_state_on_every_database(engine):
         ]
         == "Shipped"
     )
-    [pushed] = [p for p in db.shipment_pushes(engine, [a]) if p.package_reference_id == early["package_reference_id"]]
+    [pushed] = [p for p in db.shipment_pushes(engine, [a]) if p.package_reference_id == early.package_reference_id]
     assert (pushed.status, pushed.attempts, pushed.last_error) == ("confirmed", 2, None)
 
     [todo_order] = db.orders_to_complete(engine)
@@ -559,7 +558,7 @@ def test_tracking_state_on_every_database(engine):
     skipped = package(a, 11, 5, [], number="1Z5", status="skipped", reason="no unit is left for this one")
     db.save_shipment_pushes(engine, [refused, skipped], [])
     db.record_push_result(
-        engine, a, refused["package_reference_id"], "refused", error="HTTP 400 InvalidInput: cancelled"
+        engine, a, refused.package_reference_id, "refused", error="HTTP 400 InvalidInput: cancelled"
     )
     assert db.pushes_to_send(engine) == []
     assert db.push_counts(engine) == {"confirmed": 2, "refused": 1, "skipped": 1}
@@ -569,4 +568,4 @@ def test_tracking_state_on_every_database(engine):
     with pytest.raises(LookupError):
         db.record_push_result(engine, a, "12345678901", "confirmed")
     with pytest.raises(ValueError):
-        db.record_push_result(engine, a, refused["package_reference_id"], "pending")
+        db.record_push_result(engine, a, refused.package_reference_id, "pending")

@@ -40,7 +40,6 @@ from include.channel_db.pushes import (
     COMPLETION_STATUSES,
     PUSH_STATUSES,
     OrderToComplete,
-    ShipmentPush,
     orders_to_complete,
     pushes_to_send,
     record_completion,
@@ -81,7 +80,7 @@ from include.channel_db.types import NaiveDatetimeError, UtcDateTime, now_utc
 
 __all__ = [
     "BATCH_ROWS", "COMPLETION_STATUSES", "DQ_CHECKS", "PUSH_STATUSES", "ChannelOrder", "NaiveDatetimeError",
-    "OrderToComplete", "QuarantinedOrder", "SchemaNotCurrent", "SchemaState", "ShipmentPush", "StageResult",
+    "OrderToComplete", "QuarantinedOrder", "SchemaNotCurrent", "SchemaState", "StageResult",
     "TrackingItem", "TrackingOrder", "UtcDateTime", "canceled_orders_to_settle", "clear_rejections",
     "completion_problems", "dq_check_sql", "head_revision", "high_water_mark", "now_utc", "oldest_imported_mfn_order",
     "order_ids_to_import", "orders_needing_update", "orders_to_complete", "orders_to_import", "outcome_counts",

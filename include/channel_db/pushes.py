@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, RowMapping
 
 from include.channel_db.statements import chunks, records, select_records, statement, tx
 from include.channel_db.types import now_utc
+from include.domain.tracking import Package, items_from_json
 
 PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped")
 COMPLETION_STATUSES = ("completed", "failed", "skipped")
@@ -27,86 +28,62 @@ _CONTENT = ("carrier_code", "carrier_name", "shipping_method", "tracking_number"
             "last_error")  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ShipmentPush:
-    """A recorded package (``items``: canonical JSON, see :func:`include.domain.tracking.items_to_json`)."""
-
-    amazon_order_id: str
-    package_reference_id: str
-    commerce_order_id: int | None
-    commerce_shipment_id: int
-    commerce_track_id: int
-    carrier_code: str | None
-    carrier_name: str | None
-    shipping_method: str | None
-    tracking_number: str | None
-    ship_date: datetime | None
-    items: str
-    status: str
-    attempts: int
-    last_error: str | None
-    marketplace_id: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ship_date"] = self.ship_date.strftime("%Y-%m-%dT%H:%M:%SZ") if self.ship_date else None
-        data["items"] = json.loads(self.items or "[]")
-        return data
-
-
 def _marketplace(row: RowMapping) -> str | None:
     """The order's marketplace, where the statement reads it (packages to send)."""
     return row.get("marketplace_id")
 
 
-def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[ShipmentPush]:
+def _items(row: RowMapping) -> tuple[tuple[str, int], ...]:
+    return items_from_json(row["items"])
+
+
+def shipment_pushes(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[Package]:
     """Every recorded package of these orders, in order, shipment and track order."""
-    pushes: list[ShipmentPush] = []
+    pushes: list[Package] = []
     with tx(bind) as conn:
         for chunk in chunks(sorted(set(amazon_order_ids))):
             result = conn.execute(statement(conn, "select_shipment_pushes", "ids"), {"ids": chunk})
-            pushes.extend(records(ShipmentPush, result, marketplace_id=_marketplace))
+            pushes.extend(records(Package, result, marketplace_id=_marketplace, items=_items))
     return pushes
 
 
-def _push_row(push: dict[str, Any]) -> dict[str, Any]:
+def _push_row(package: Package) -> dict[str, Any]:
     """The key and content parameters of a package."""
     return {
-        "amazon_order_id": push["amazon_order_id"],
-        "package_reference_id": str(push["package_reference_id"]),
-        **{name: push.get(name) for name in _CONTENT},
-        "items": push["items"],
-        "last_error": (push.get("last_error") or None) and push["last_error"][:1000],
+        "amazon_order_id": package.amazon_order_id,
+        "package_reference_id": str(package.package_reference_id),
+        **{name: getattr(package, name) for name in _CONTENT},
+        "items": package.items_json(),
+        "last_error": (package.last_error or None) and package.last_error[:1000],
     }
 
 
 def save_shipment_pushes(
     bind: Engine | Connection,
-    new: Sequence[dict[str, Any]],
-    changed: Sequence[dict[str, Any]],
+    new: Sequence[Package],
+    changed: Sequence[Package],
     *,
     now: datetime | None = None,
 ) -> None:
     """Insert packages seen for the first time and store the new content of changed ones, in one transaction.
 
-    Each dict holds the ``channel_shipment_push`` columns (``ship_date`` an aware
-    datetime, ``items`` canonical JSON, ``status`` pending or skipped, ``last_error``
-    the skip reason). Attempt counters and confirmation times are kept.
+    A package is saved as built (``status`` pending or skipped, ``last_error`` the
+    skip reason); attempt counters and confirmation times already recorded are kept.
     """
     if not new and not changed:
         return
     for push in (*new, *changed):
-        if push["status"] not in ("pending", "skipped"):
-            raise ValueError(f"a package is saved as pending or skipped, not {push['status']!r}")
+        if push.status not in ("pending", "skipped"):
+            raise ValueError(f"a package is saved as pending or skipped, not {push.status!r}")
     stamp = now or now_utc()
     with tx(bind) as conn:
         if new:
             rows = [
                 {
                     **_push_row(push),
-                    "commerce_order_id": push.get("commerce_order_id"),
-                    "commerce_shipment_id": int(push["commerce_shipment_id"]),
-                    "commerce_track_id": int(push["commerce_track_id"]),
+                    "commerce_order_id": push.commerce_order_id,
+                    "commerce_shipment_id": int(push.commerce_shipment_id),
+                    "commerce_track_id": int(push.commerce_track_id),
                     "now": stamp,
                 }
                 for push in new
@@ -118,10 +95,16 @@ def save_shipment_pushes(
 
 def pushes_to_send(
     bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
-) -> list[ShipmentPush]:
+) -> list[Package]:
     """Pending and failed packages (with the order's marketplace), by order, shipment and track."""
     return select_records(
-        bind, "select_pushes_to_send", ShipmentPush, only_ids=only_ids, limit=limit, marketplace_id=_marketplace
+        bind,
+        "select_pushes_to_send",
+        Package,
+        only_ids=only_ids,
+        limit=limit,
+        marketplace_id=_marketplace,
+        items=_items,
     )
 
 

@@ -27,7 +27,7 @@ One Amazon package per Commerce tracking number (``sales_shipment_track``):
 
 A package that cannot be sent (an item without an Amazon order item, a
 fractional quantity, more tracking numbers than units) carries a
-``skip_reason`` instead of being guessed.
+``status`` skipped, its ``skip_reason`` saying why, instead of being guessed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -164,33 +164,49 @@ def iso_z(value: datetime) -> str:
 
 @dataclass(frozen=True)
 class Package:
-    """One tracking number of one Commerce shipment, as one Amazon package."""
+    """One tracking number of one Commerce shipment, as one Amazon package: built from the shipment,
+    recorded in ``channel_shipment_push`` and sent with ``confirmShipment`` — the one representation
+    of a package everywhere in the tracking push.
+
+    ``status``: pending (to send), skipped (cannot be built: ``last_error`` says why), confirmed,
+    failed (retried next run) or refused (Amazon said no: ``last_error`` holds its reason).
+    """
 
     amazon_order_id: str
-    marketplace_id: str
+    marketplace_id: str | None
     package_reference_id: str
-    commerce_order_id: int
+    commerce_order_id: int | None
     commerce_shipment_id: int
     commerce_track_id: int
     carrier_code: str
     carrier_name: str | None
     shipping_method: str | None
     tracking_number: str
-    ship_date: datetime
+    ship_date: datetime | None
     items: tuple[tuple[str, int], ...]
-    skip_reason: str | None = None
+    status: str = "pending"
+    attempts: int = 0
+    last_error: str | None = None
+
+    @property
+    def skip_reason(self) -> str | None:
+        """Why the package cannot be sent (only for a skipped one)."""
+        return self.last_error if self.status == "skipped" else None
 
     def package_detail(self) -> dict[str, Any]:
-        """Amazon's ``PackageDetail`` for ``confirmShipment``."""
-        return package_detail(
-            package_reference_id=self.package_reference_id,
-            carrier_code=self.carrier_code,
-            carrier_name=self.carrier_name,
-            shipping_method=self.shipping_method,
-            tracking_number=self.tracking_number,
-            ship_date=self.ship_date,
-            items=self.items,
-        )
+        """Amazon's ``PackageDetail`` for ``confirmShipment`` (optional fields only when set)."""
+        detail: dict[str, Any] = {
+            "packageReferenceId": str(self.package_reference_id),
+            "carrierCode": self.carrier_code,
+            "trackingNumber": self.tracking_number,
+            "shipDate": iso_z(self.ship_date) if self.ship_date else None,
+            "orderItems": [{"orderItemId": str(item_id), "quantity": int(qty)} for item_id, qty in self.items],
+        }
+        if self.carrier_name:
+            detail["carrierName"] = self.carrier_name
+        if self.shipping_method:
+            detail["shippingMethod"] = self.shipping_method
+        return detail
 
     def items_json(self) -> str:
         return items_to_json(self.items)
@@ -202,34 +218,16 @@ class Package:
             self.carrier_name,
             self.shipping_method,
             self.tracking_number,
-            iso_z(self.ship_date),
+            iso_z(self.ship_date) if self.ship_date else None,
             self.items_json(),
         )
 
-
-def package_detail(
-    *,
-    package_reference_id: str,
-    carrier_code: str,
-    carrier_name: str | None,
-    shipping_method: str | None,
-    tracking_number: str,
-    ship_date: datetime,
-    items: Iterable[tuple[str, int]],
-) -> dict[str, Any]:
-    """Amazon's ``PackageDetail`` (optional fields only when set)."""
-    detail: dict[str, Any] = {
-        "packageReferenceId": str(package_reference_id),
-        "carrierCode": carrier_code,
-        "trackingNumber": tracking_number,
-        "shipDate": iso_z(ship_date),
-        "orderItems": [{"orderItemId": str(item_id), "quantity": int(qty)} for item_id, qty in items],
-    }
-    if carrier_name:
-        detail["carrierName"] = carrier_name
-    if shipping_method:
-        detail["shippingMethod"] = shipping_method
-    return detail
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able, for run summaries (no buyer data in a package)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["ship_date"] = iso_z(self.ship_date) if self.ship_date else None
+        data["items"] = [list(item) for item in self.items]
+        return data
 
 
 def items_to_json(items: Iterable[tuple[str, int]]) -> str:
@@ -334,7 +332,8 @@ def packages_for_shipment(
                 tracking_number=str(track["track_number"]).strip()[:255],
                 ship_date=ship_date,
                 items=tuple(share),
-                skip_reason=skip,
+                status="skipped" if skip else "pending",
+                last_error=skip,
             )
         )
     return packages

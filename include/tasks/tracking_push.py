@@ -31,7 +31,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
-from typing import Any
 
 from include import channel_db
 from include.adapters.dag_defaults import order_ids, run_params
@@ -47,9 +46,7 @@ from include.domain.tracking import (
     completion_comment,
     is_permanent_refusal,
     iso_z,
-    items_from_json,
     map_commerce_items,
-    package_detail,
     packages_for_shipment,
     shipment_window,
 )
@@ -146,6 +143,9 @@ def find_packages(plan: PushPlan | dict) -> dict:
     return result
 
 
+#: What a run summary shows of each package found.
+LISTED_FIELDS = ("amazon_order_id", "package_reference_id", "carrier_code", "tracking_number", "status", "last_error",
+                 "items")  # fmt: skip
 SHIPMENT_KEYS = ("read", "amazon_merchant_fulfilled", "fulfilled_by_amazon", "not_amazon", "without_tracking")
 PACKAGE_KEYS = ("new", "edited", "changed", "unchanged", "skipped")
 
@@ -196,54 +196,24 @@ def _handle_batch(
     recorded = {(p.amazon_order_id, p.package_reference_id): p for p in channel_db.shipment_pushes(engine, amazon_ids)}
     new, changed = [], []
     for package in built:
-        row = _push_row(package)
         previous = recorded.get((package.amazon_order_id, package.package_reference_id))
         if previous is None:
-            new.append(row)
+            new.append(package)
             packages["skipped" if package.skip_reason else "new"] += 1
-        elif _content(previous) == package.content():
+        elif previous.content() == package.content():
             packages["unchanged"] += 1
             continue
         elif package.skip_reason and previous.status == "confirmed":
             packages["unchanged"] += 1  # never take back a confirmed package because it cannot be rebuilt now
             continue
         else:
-            changed.append(row)
+            changed.append(package)
             packages["edited" if previous.status == "confirmed" else "changed"] += 1
         if len(listed) < MAX_LISTED:
-            listed.append({k: row[k] for k in ("amazon_order_id", "package_reference_id", "carrier_code",
-                                               "tracking_number", "status", "last_error")} | {"items": package.items})  # fmt: skip
+            shown = package.to_dict()
+            listed.append({k: shown[k] for k in LISTED_FIELDS})
     if not dry_run:
         channel_db.save_shipment_pushes(engine, new, changed)
-
-
-def _push_row(package: Package) -> dict[str, Any]:
-    return {
-        "amazon_order_id": package.amazon_order_id,
-        "package_reference_id": package.package_reference_id,
-        "commerce_order_id": package.commerce_order_id,
-        "commerce_shipment_id": package.commerce_shipment_id,
-        "commerce_track_id": package.commerce_track_id,
-        "carrier_code": package.carrier_code,
-        "carrier_name": package.carrier_name,
-        "shipping_method": package.shipping_method,
-        "tracking_number": package.tracking_number,
-        "ship_date": package.ship_date,
-        "items": package.items_json(),
-        "status": "skipped" if package.skip_reason else "pending",
-        "last_error": package.skip_reason,
-    }
-
-
-def _content(push: channel_db.ShipmentPush) -> tuple:
-    return (
-        push.carrier_code,
-        push.carrier_name,
-        push.shipping_method,
-        push.tracking_number,
-        iso_z(push.ship_date) if push.ship_date else None,
-        push.items,
-    )
 
 
 def _item_links(
@@ -330,15 +300,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
                 waiting = list(group)
                 while waiting:
                     push = waiting.pop(0)
-                    detail = package_detail(
-                        package_reference_id=push.package_reference_id,
-                        carrier_code=push.carrier_code,
-                        carrier_name=push.carrier_name,
-                        shipping_method=push.shipping_method,
-                        tracking_number=push.tracking_number,
-                        ship_date=push.ship_date,
-                        items=items_from_json(push.items),
-                    )
+                    detail = push.package_detail()
                     try:
                         client.confirm_shipment(amazon_id, marketplace_id=push.marketplace_id, package_detail=detail)
                     except SpApiError as exc:
@@ -377,7 +339,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     return result
 
 
-def _problem(push: channel_db.ShipmentPush, status: str, reason: str | None) -> dict:
+def _problem(push: Package, status: str, reason: str | None) -> dict:
     return {
         "amazon_order_id": push.amazon_order_id,
         "package_reference_id": push.package_reference_id,
