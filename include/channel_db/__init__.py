@@ -5,15 +5,14 @@ Plain functions over a SQLAlchemy ``Engine`` (each call is one transaction) or a
 PostgreSQL. Timestamps are stored in UTC: aware datetimes in, aware UTC
 datetimes out (:class:`~include.channel_db.types.UtcDateTime`).
 
-=================  ==========================================================
-``tables``         the tables, defined once (``MetaData``)
-``migrate``        Alembic revisions up to those tables; ``scripts/channel-db``
-``staging``        newer-wins upserts of orders and items; rejected orders
-``import_state``   which orders to import or update; what each attempt did
-``marks``          high-water marks
-``tracking_orders``, ``pushes``  the tracking push's orders, items and packages
-``reports``        quarantine, counts, problems, data-quality checks
-=================  ==========================================================
+``tables``           the tables, defined once (``MetaData``); ``types``: ``UtcDateTime``
+``migrate``          Alembic revisions up to those tables; ``scripts/channel-db``
+``staging``          newer-wins upserts of orders and items (``upserts``); rejected orders
+``import_state``     which orders to import or update; what each attempt did
+``marks``            high-water marks
+``tracking_orders``  the tracking push's view of orders and items
+``pushes``           the tracking push's packages and order completions
+``reports``          quarantine, counts, problems, data-quality checks
 
 Every statement other than the upserts is a file in ``include/sql/``
 (:mod:`~include.channel_db.statements`). The names of ``migrate`` are loaded on
