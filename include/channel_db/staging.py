@@ -168,9 +168,8 @@ def record_rejections(
         }
         for r in rejected
     ]
-    with tx(bind) as conn:
-        for row in {row["rejection_key"]: row for row in rows}.values():
-            conn.execute(statement(conn, "upsert_rejection"), row)
+    with tx(bind) as conn:  # one executemany; an order rejected twice in one call is recorded once
+        conn.execute(statement(conn, "upsert_rejection"), list({row["rejection_key"]: row for row in rows}.values()))
 
 
 def _digest(rejected: RejectedOrder) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from include import channel_db
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
-from include.adapters.landing import default_landing_uri, read_landed, write_pages
+from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
@@ -140,28 +140,8 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     totals = StageResult(0, 0, 0, 0, 0, 0)
     rejected: list[RejectedOrder] = []
     for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
-        set_aside: list[RejectedOrder] = []
-
-        def malformed(position: int, exc: InvalidOrder, batch=batch, set_aside=set_aside) -> None:
-            set_aside.append(
-                RejectedOrder(exc.amazon_order_id, f"malformed order: {exc.reason}", batch[position].source)
-            )
-
-        orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
-        staged, refused = channel_db.upsert_staged_isolating(
-            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES
-        )
+        staged, set_aside = _stage_batch(engine, batch)
         totals += staged
-        sources = {order_id_of(landed.order): landed.source for landed in batch}
-        set_aside += [
-            RejectedOrder(amazon_id, f"the channel database refused it: {reason}", sources.get(amazon_id))
-            for amazon_id, reason in refused
-        ]
-        refused_ids = {amazon_id for amazon_id, _ in refused}
-        channel_db.clear_rejections(engine, [i for i in orders_df["amazon_order_id"].tolist() if i not in refused_ids])
-        channel_db.record_rejections(engine, set_aside)
-        for rejection in set_aside:
-            log.warning("set aside order %s: %s", rejection.amazon_order_id or "?", rejection.reason)
         rejected += set_aside
     if plan.moves_high_water_mark:
         channel_db.set_high_water_mark(engine, JOB, plan.end)
@@ -171,6 +151,29 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     result["not_found"] = landed.get("not_found", [])
     log.info("staged %s", {k: v for k, v in result.items() if k not in ("rejected", "not_found")})
     return result
+
+
+def _stage_batch(engine, batch: list[LandedOrder]) -> tuple[StageResult, list[RejectedOrder]]:
+    """Validate, flatten and upsert one batch; record (and return) the orders set aside, clear the mended ones."""
+    set_aside: list[RejectedOrder] = []
+
+    def malformed(position: int, exc: InvalidOrder) -> None:
+        set_aside.append(RejectedOrder(exc.amazon_order_id, f"malformed order: {exc.reason}", batch[position].source))
+
+    orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
+    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES)
+    if refused:
+        source_of = {order_id_of(landed.order): landed.source for landed in batch}
+        set_aside += [
+            RejectedOrder(amazon_id, f"the channel database refused it: {reason}", source_of.get(amazon_id))
+            for amazon_id, reason in refused
+        ]
+    refused_ids = {amazon_id for amazon_id, _ in refused}
+    channel_db.clear_rejections(engine, [i for i in orders_df["amazon_order_id"].tolist() if i not in refused_ids])
+    channel_db.record_rejections(engine, set_aside)
+    for rejection in set_aside:
+        log.warning("set aside order %s: %s", rejection.amazon_order_id or "?", rejection.reason)
+    return staged, set_aside
 
 
 @fail_fast_on_permanent_errors
