@@ -215,8 +215,9 @@ def _stage_and_import(sync_env, run_key: str, orders: list[dict]) -> dict:
     ids = sorted({i for i in map(order_id_of, orders) if i and ao_id(i)})
     plan = order_sync.plan_run({"amazon_order_ids": ids}, None, None)  # a re-sync of these ids
     staged = order_sync.stage(plan, {"landing": manifest.to_dict(), "not_found": []})
-    for chunk in order_sync.import_chunks("MERCHANT", plan):
-        order_sync.import_chunk("MERCHANT", chunk)
+    for channel in order_sync.channels_with_work(plan):  # as the branch and the fulfilment groups do
+        for chunk in order_sync.import_chunks(channel, plan):
+            order_sync.import_chunk(channel, chunk)
     return staged
 
 
@@ -432,3 +433,24 @@ def test_an_unreadable_commerce_order_skips_only_its_own_packages(sync_env):
     with sync_env.engine.connect() as conn:
         rows = dict(conn.execute(text("SELECT amazon_order_id, status FROM channel_shipment_push")).all())
     assert rows == {kept: "confirmed", deleted: "skipped"}
+
+
+def test_amazon_worked_examples_stage_and_import_or_are_kept_out_with_a_reason(sync_env, specs_dir):
+    """Amazon's own example orders (BR, UK, TR, JP, US…): staged, then each imported or kept out with a reason."""
+    from tests.test_order_validation import _worked_examples
+
+    examples = {e["orderId"]: e for e in _worked_examples(specs_dir)}
+    staged = _stage_and_import(sync_env, "worked-examples", list(examples.values()))
+    assert staged["rejected_count"] == 0 and staged["orders"] == len(examples)
+    state = _channel_state(sync_env, list(examples))
+    assert set(state) == set(examples)
+    commerce = _commerce_orders(sync_env)
+    for order_id, (status, reason, _) in state.items():
+        if status == "imported":
+            assert len(commerce[order_id]) == 1
+        else:  # e.g. a marketplace without a Commerce store, a pending order, an unknown SKU
+            assert status in ("staged", "failed", "skipped", "canceled"), (order_id, status)
+            assert reason or status in ("staged", "canceled"), (order_id, status)
+            assert order_id not in commerce or status == "failed"
+    _stage_and_import(sync_env, "worked-examples", list(examples.values()))
+    assert _channel_state(sync_env, list(examples)) == state and _commerce_orders(sync_env) == commerce
