@@ -228,7 +228,7 @@ def test_shipments_become_amazon_confirmations_and_both_sides_end_right(sync_env
 
     summary, states = push(sync_env)
     assert states["commerce_orders.complete_orders"] == "success"
-    assert summary["packages"] == {"sent": 6, "confirmed": 5, "failed": 0, "refused": 1, "waiting": 0}
+    assert summary["packages"] == {"sent": 6, "confirmed": 5, "failed": 0, "refused": 1, "waiting": 0, "held": 0}
     assert summary["shipments"]["fulfilled_by_amazon"] == 1 and summary["shipments"]["amazon_merchant_fulfilled"] == 5
     assert summary["shipments"]["not_amazon"] == 1
     assert summary["orders_shipped"] == 3 and summary["orders_partially_shipped"] == 1
@@ -303,7 +303,7 @@ def test_shipments_become_amazon_confirmations_and_both_sides_end_right(sync_env
     )  # fmt: skip
     summary, _ = push(sync_env)
     assert summary["packages_found"]["new"] == 1 and summary["packages_found"]["edited"] == 1
-    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
     assert summary["orders_completed_ids"] == [PART]
     assert len(confirmations(sync_env, PART)) == 2 and amazon_status(sync_env, PART) == "SHIPPED"
     assert confirmed_quantities(sync_env, PART) == {"MUG-002": (3, 3), "CAP-001": (1, 1)}
@@ -345,7 +345,7 @@ def test_amazon_faults_are_retried_on_the_next_run_and_confirmed_once(sync_env, 
     sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={"seed": 1, "rules": rules}).raise_for_status()
 
     summary, _ = push(sync_env)
-    assert summary["packages"] == {"sent": 3, "confirmed": 1, "failed": 2, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 3, "confirmed": 1, "failed": 2, "refused": 0, "waiting": 0, "held": 0}
     reasons = {p["amazon_order_id"]: p["reason"] for p in summary["problems"]}
     assert "503 ServiceUnavailable" in reasons[err] and "504 GatewayTimeout" in reasons[slow]
     for oid in (err, slow):
@@ -362,7 +362,7 @@ def test_amazon_faults_are_retried_on_the_next_run_and_confirmed_once(sync_env, 
     sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={}).raise_for_status()
     lost_before = len(confirmations(sync_env, lost))
     summary, _ = push(sync_env)
-    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
     assert sorted(summary["orders_completed_ids"]) == sorted([err, slow])
     for oid in (err, slow):
         assert len(confirmations(sync_env, oid)) == 1 and amazon_status(sync_env, oid) == "SHIPPED"
