@@ -567,3 +567,15 @@ def test_tracking_state_on_every_database(engine):
         db.record_push_result(engine, a, "12345678901", "confirmed")
     with pytest.raises(ValueError):
         db.record_push_result(engine, a, refused.package_reference_id, "pending")
+
+    # A package of a held Commerce order: recorded as held with the reason, no attempt counted, still to send.
+    held = package(a, 11, 6, [(a_items[0], 1)], number="1Z6")
+    db.save_shipment_pushes(engine, [held], [])
+    db.record_push_held(engine, a, held.package_reference_id, "not sent: the Commerce order is on hold")
+    [waiting] = db.pushes_to_send(engine)
+    assert (waiting.package_reference_id, waiting.status, waiting.attempts) == (held.package_reference_id, "held", 0)
+    assert {p["status"]: p["last_error"] for p in db.push_problems(engine)}["held"].endswith("is on hold")
+    db.record_push_result(engine, a, held.package_reference_id, "confirmed")  # released: sent and confirmed
+    assert db.pushes_to_send(engine) == [] and "held" not in db.push_counts(engine)
+    with pytest.raises(LookupError):
+        db.record_push_held(engine, a, "12345678901", "on hold")
