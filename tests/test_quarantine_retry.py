@@ -9,6 +9,7 @@ the channel database (the sync reads the real clock).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -85,13 +86,18 @@ def test_failed_imports_back_off_then_wait_for_an_operator_and_a_resync_by_id_fo
 
     run(sync_env)  # however long it waits, no run tries it again
     assert attempts_and_next(sync_env)[:2] == ("failed", 3)
-    table = subprocess.run(
-        [sys.executable, "-m", "include.ops.report", "quarantine"],
-        cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    table, lines = (
+        subprocess.run(
+            [sys.executable, "-m", "include.ops.report", "quarantine", *args],
+            cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True, check=True,
+        ).stdout
+        for args in ((), ("--json",))
+    )  # fmt: skip
     row = next(line for line in table.splitlines() if line.startswith(ORDER))
     assert "waits for operator" in row and "NEW-777" in row
     assert "1 wait for operator (re-sync them by order id)" in table
+    [entry] = [json.loads(line) for line in lines.splitlines()]
+    assert (entry["attempts"], entry["next_attempt_at"], entry["next_try"]) == (3, None, "waits for operator")
 
     # An operator re-syncs it by id: tried whatever the policy says, and imported once the SKU exists.
     run(sync_env, amazon_order_ids=[ORDER])
