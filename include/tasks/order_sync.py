@@ -19,8 +19,10 @@ from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
+from include.domain.commerce_stores import StoreSetup, commerce_stores, resolve_stores
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
+from include.domain.marketplaces import label
 from include.domain.order_validation import InvalidOrder, order_id_of, validate_order
 from include.domain.run_plans import SyncPlan
 from include.domain.settings import OrderSettings, load_settings
@@ -201,6 +203,12 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
         if work or (changes and channel == "MERCHANT"):
             busy.append(channel)
+    if busy:  # the store map must fit Commerce before anything is imported (a SettingsError fails the run)
+        from include.adapters.hooks.commerce_api import CommerceHook
+
+        with CommerceHook().get_client() as client:
+            for line in store_setup(client, settings).describe():
+                log.info("store: %s", line)
     return busy
 
 
@@ -229,11 +237,17 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     statuses = statuses_to_import(fulfilled_by, settings)
     orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
     with CommerceHook().get_client() as client:
+        stores = store_setup(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
-                settings, order, lambda store: import_order(client, order.payload, settings=settings, store=store)
-            )
+                stores,
+                order,
+                lambda store: import_order(
+                    client, order.payload, settings=settings, store=store,
+                    customer_store=stores.customer_store(store.website_id),
+                ),
+            )  # fmt: skip
 
         raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
     results = [_as_result(order, result) for order, result in zip(orders, raw, strict=True)]
@@ -264,10 +278,11 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
     if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
+        stores = store_setup(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
-                settings,
+                stores,
                 order,
                 lambda store: apply_amazon_changes(
                     client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
@@ -374,19 +389,18 @@ def announce(summary: dict) -> dict:
     }
 
 
-def store_ref(settings: OrderSettings, marketplace_id: str) -> StoreRef | None:
-    """The Commerce store view for a marketplace, per ``store_by_marketplace`` and ``stores``."""
-    code = settings.store_code_for(marketplace_id)
-    store = settings.stores.get(code) if code else None
-    if store is None:
-        return None
-    return StoreRef(
-        store_id=store["store_id"], website_id=store["website_id"], code=code, currency=store.get("currency")
-    )
+def store_setup(client, settings: OrderSettings) -> StoreSetup:
+    """The settings' store views as Commerce has them (ids, websites, base currencies), checked.
+
+    Raises :class:`include.domain.commerce_stores.StoreSetupError` (a settings error: the task fails
+    without retries) naming every missing store view and currency mismatch.
+    """
+    stores = commerce_stores(client.store_views(), client.websites(), client.store_configs())
+    return resolve_stores(settings, stores)
 
 
 def _in_store(
-    settings: OrderSettings, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
+    stores: StoreSetup, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
 ) -> ImportResult:
     """``action`` with the order's Commerce store view, or a failure naming what is wrong with the order.
 
@@ -397,9 +411,9 @@ def _in_store(
         validate_order(order.payload)
     except InvalidOrder as exc:
         return ImportResult(order.amazon_order_id, "failed", reason=f"malformed order: {exc.reason}")
-    store = store_ref(settings, order.marketplace_id)
+    store = stores.order_store(order.marketplace_id)
     if store is None:
-        reason = f"marketplace {order.marketplace_id} has no Commerce store in amazon_order_settings (store_by_marketplace/stores)"
+        reason = f"marketplace {label(order.marketplace_id)} has no Commerce store view in amazon_order_settings (store_by_marketplace)"
         return ImportResult(order.amazon_order_id, "failed", reason=reason)
     return action(store)
 
