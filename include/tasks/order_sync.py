@@ -180,7 +180,11 @@ def _stage_batch(engine, batch: list[LandedOrder]) -> tuple[StageResult, list[Re
 
 @fail_fast_on_permanent_errors
 def channels_with_work(plan: SyncPlan | dict) -> list[str]:
-    """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none."""
+    """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none.
+
+    With work to do, the settings' store views are first checked against Commerce (:func:`store_setup`):
+    a missing store view or a currency mismatch fails the run here, before anything is imported.
+    """
     plan = SyncPlan.from_xcom(plan)
     if plan.dry_run:
         log.info("dry run: nothing is written to Commerce")
