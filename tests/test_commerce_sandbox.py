@@ -780,6 +780,7 @@ def test_a_store_view_added_through_the_admin_api(api: Api) -> None:
         (same, "Store with the same code already exists."),
         ({**same, "code": "9lives"}, "code must start with a letter"),
         ({**same, "code": "amazon_x", "currency": "pounds"}, "currency must be an ISO 4217 code"),
+        ({**same, "code": "amazon_x", "website_code": "admin"}, "The admin website cannot have store views."),
     ):
         refused = api.box.commerce("POST", "/_sandbox/stores", json=bad)
         assert refused.status_code == 400 and message in refused.json()["message"], refused.text

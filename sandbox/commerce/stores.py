@@ -97,6 +97,8 @@ def create_store(conn: Connection, _now: datetime, body: dict[str, Any]) -> dict
     if conn.execute(select(store.c.store_id).where(store.c.code == code)).first():
         raise bad_request("Store with the same code already exists.")
     website_id = conn.execute(select(website.c.website_id).where(website.c.code == website_code)).scalar()
+    if website_id == 0:
+        raise bad_request("The admin website cannot have store views.")
     store_id = int(conn.execute(select(func.max(store.c.store_id))).scalar() or 0) + 1
     cfg = schema.core_config_data
     if website_id is None:
