@@ -19,6 +19,7 @@ from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
+from include.clients.commerce.errors import CommerceUnavailable
 from include.domain.commerce_stores import StoreSetup, commerce_stores, resolve_stores
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
@@ -28,7 +29,13 @@ from include.domain.run_plans import SyncPlan
 from include.domain.settings import OrderSettings, load_settings
 from include.domain.staging import RejectedOrder, batched, flatten
 from include.domain.windows import compute_window
-from include.tasks.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
+from include.tasks.order_import import (
+    ImportResult,
+    _commerce_reason,
+    apply_amazon_changes,
+    import_order,
+    settle_canceled_order,
+)
 
 log = logging.getLogger(__name__)
 
@@ -211,8 +218,9 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
         from include.adapters.hooks.commerce_api import CommerceHook
 
         with CommerceHook().get_client() as client:
-            for line in store_setup(client, settings).describe():
-                log.info("store: %s", line)
+            stores = _lookup_stores(client, settings)
+        for line in stores.describe() if isinstance(stores, StoreSetup) else ():
+            log.info("store: %s", line)
     return busy
 
 
@@ -241,7 +249,7 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     statuses = statuses_to_import(fulfilled_by, settings)
     orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
     with CommerceHook().get_client() as client:
-        stores = store_setup(client, settings)
+        stores = _lookup_stores(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
@@ -282,7 +290,7 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
     if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
-        stores = store_setup(client, settings)
+        stores = _lookup_stores(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
@@ -403,8 +411,17 @@ def store_setup(client, settings: OrderSettings) -> StoreSetup:
     return resolve_stores(settings, stores)
 
 
+def _lookup_stores(client, settings: OrderSettings) -> StoreSetup | CommerceUnavailable:
+    """:func:`store_setup`, or the outage when Commerce does not answer (the orders then wait with that reason)."""
+    try:
+        return store_setup(client, settings)
+    except CommerceUnavailable as exc:
+        log.warning("store views not looked up, Commerce unavailable: %s", exc.template)
+        return exc
+
+
 def _in_store(
-    stores: StoreSetup, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
+    stores: StoreSetup | CommerceUnavailable, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
 ) -> ImportResult:
     """``action`` with the order's Commerce store view, or a failure naming what is wrong with the order.
 
@@ -415,6 +432,8 @@ def _in_store(
         validate_order(order.payload)
     except InvalidOrder as exc:
         return ImportResult(order.amazon_order_id, "failed", reason=f"malformed order: {exc.reason}")
+    if isinstance(stores, CommerceUnavailable):
+        return ImportResult(order.amazon_order_id, "failed", reason=_commerce_reason(stores, order.payload))
     store = stores.order_store(order.marketplace_id)
     if store is None:
         reason = f"marketplace {label(order.marketplace_id)} has no Commerce store view in amazon_order_settings (store_by_marketplace)"
