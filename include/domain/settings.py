@@ -26,14 +26,15 @@ https://experienceleague.adobe.com/en/docs/commerce-channels/amazon/onboarding/d
 * ``customer_stores`` — the store views Amazon customer accounts are created in
   (``customer_creation = "create"``), one per Commerce website that a mapped
   store belongs to: dedicated store views with "Disable Email Communications"
-  set, so that Magento sends no account e-mail to an Amazon buyer (README, "No
-  Commerce e-mails to Amazon buyers"). Default ``amazon_customers`` (website
+  set, so that Magento sends no account e-mail to an Amazon buyer (README, "Commerce
+  stores and buyer e-mails"). Default ``amazon_customers`` (website
   ``base``), ``amazon_ca`` and ``amazon_mx``, as the sandbox seeds them.
 
 Store ids, websites and base currencies are not settings: they are looked up in
 Commerce by store view code before anything is imported
 (:mod:`include.domain.commerce_stores`). The former ``stores`` key is refused
 with a message saying so.
+
 * ``landing_uri`` / ``landing_conn_id`` — where raw SP-API pages land: null for
   ``file://<project>/.local/landing``, or ``s3://bucket/prefix`` with an AWS
   connection id.
@@ -149,7 +150,9 @@ def _check(key: str, value: Any) -> Any:
         for marketplace, store in value.items():
             if not _MARKETPLACE_ID.match(str(marketplace)) or marketplace not in MARKETPLACES:
                 raise _fail(
-                    f"{key}.{marketplace}", marketplace, "an Amazon marketplace id such as 'ATVPDKIKX0DER' (see README)"
+                    f"{key}.{marketplace}",
+                    marketplace,
+                    "an Amazon marketplace id such as 'ATVPDKIKX0DER' (include/domain/marketplaces.py)",
                 )
             if not isinstance(store, str) or not _CODE.match(store):
                 raise _fail(f"{key}.{marketplace}", store, "a Commerce store view code such as 'default'")

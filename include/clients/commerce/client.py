@@ -446,8 +446,8 @@ class CommerceClient:
         e-mail for every created account unless "Disable Email Communications"
         is set for the store view of the request (its current store): the sync
         creates Amazon customers under their customer store view's code, with
-        ``customer.store_id`` that store view (README, "No Commerce e-mails to
-        Amazon buyers").
+        ``customer.store_id`` that store view (README, "Commerce stores
+        and buyer e-mails").
         """
         email = customer.get("email")
         if not email:
