@@ -55,9 +55,21 @@ MARKETPLACES: dict[str, tuple[str, str, Decimal]] = {
     "A1AM78C64UM0Y8": ("MX", "MXN", Decimal("18.20")),
 }
 
+#: Commerce websites the sandbox seeds: website_id -> (code, name, base currency). Each currency has its own
+#: website, as in a Magento shop whose catalog price scope is "Website" (base currency is set per website).
+WEBSITES: dict[int, tuple[str, str, str]] = {
+    1: ("base", "Main Website", "USD"),
+    2: ("ca", "Canada", "CAD"),
+    3: ("mx", "Mexico", "MXN"),
+}
+
 #: Commerce store views the sandbox seeds: code -> (store_id, website_id, currency).
 STORES: dict[str, tuple[int, int, str]] = {
     "default": (1, 1, "USD"),
-    "amazon_ca": (2, 1, "CAD"),
-    "amazon_mx": (3, 1, "MXN"),
+    "amazon_ca": (2, 2, "CAD"),
+    "amazon_mx": (3, 3, "MXN"),
+    "amazon_customers": (4, 1, "USD"),
 }
+
+#: Store views seeded with "Disable Email Communications" (``system/smtp/disable``) set: the Amazon-only views.
+EMAILS_DISABLED: frozenset[str] = frozenset({"amazon_ca", "amazon_mx", "amazon_customers"})

@@ -99,7 +99,10 @@ def report(channel: Engine, notifications: list[dict], commerce_db: str) -> None
     kinds = Counter(n["type"] for n in notifications)
     about_orders = sum(n for kind, n in kinds.items() if kind != "new_account")
     print(f"Commerce e-mails about orders, invoices or shipments: {about_orders} (Amazon e-mails buyers, not Commerce)")
-    print(f"Commerce welcome e-mails for new accounts: {kinds['new_account']} (Magento sends them on account creation)")
+    print(
+        f"Commerce welcome e-mails for new accounts: {kinds['new_account']} "
+        "(accounts are created in store views with e-mails disabled)"
+    )
     print("\nWhy orders were kept out (retried on every run):")
     by_reason: dict[str, list[str]] = {}
     for order in kept_out:

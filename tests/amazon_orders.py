@@ -18,6 +18,8 @@ CENT = Decimal("0.01")
 _ids = itertools.count(1)
 CURRENCY = {"ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN"}
 COUNTRY = {"ATVPDKIKX0DER": "US", "A2EUQ1WTGCTBG2": "CA", "A1AM78C64UM0Y8": "MX"}
+#: Further marketplaces :func:`order` can place an order in (random orders stay in the three above).
+OTHER_MARKETPLACES = {"A1F83G8C2ARO7P": ("GBP", "GB")}
 
 
 def iso(dt: datetime) -> str:
@@ -109,7 +111,7 @@ def order(
     pending: bool = False,
 ) -> dict[str, Any]:
     """An Order; ``pending=True`` withholds buyer, recipient and prices as Amazon does before payment verification."""
-    currency = CURRENCY[marketplace]
+    currency = CURRENCY.get(marketplace) or OTHER_MARKETPLACES[marketplace][0]
     items_list = list(items) or [line(currency=currency)]
     created = created or datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
     last_updated = last_updated or created + timedelta(minutes=5)
@@ -143,7 +145,7 @@ def order(
             "city": "Seattle",
             "stateOrRegion": "WA",
             "postalCode": "98101",
-            "countryCode": COUNTRY[marketplace],
+            "countryCode": COUNTRY.get(marketplace) or OTHER_MARKETPLACES[marketplace][1],
             "addressType": "RESIDENTIAL",
         }
         if phone:

@@ -156,7 +156,15 @@ def test_integration_token_is_used_as_given(sandbox):
 def test_store_code_routes_and_unknown_store(sandbox):
     with make_client(sandbox, store_code="amazon_ca") as c:
         created = c.create_customer({"email": "ca@example.com", "firstname": "Test", "lastname": "Buyer"})
-    assert (created["website_id"], created["store_id"]) == (1, 2)  # taken from the store view of the route
+    assert (created["website_id"], created["store_id"]) == (2, 2)  # taken from the store view of the route
+    with make_client(sandbox) as c:  # store_code names the route of one call: a store view with e-mails off
+        quiet = {"email": "quiet@example.com", "firstname": "Test", "lastname": "Buyer", "website_id": 1, "store_id": 4}
+        assert c.create_customer(quiet, store_code="amazon_customers")["store_id"] == 4
+        views = {v["code"]: v for v in c.store_views()}
+        assert (views["amazon_customers"]["id"], views["amazon_customers"]["website_id"]) == (4, 1)
+        assert {w["code"] for w in c.websites()} == {"admin", "base", "ca", "mx"}
+        assert [(s["code"], s["base_currency_code"]) for s in c.store_configs(["amazon_mx"])] == [("amazon_mx", "MXN")]
+    assert notifications(sandbox) == []  # amazon_ca's e-mails are off too
     with make_client(sandbox, store_code="nowhere") as c, pytest.raises(CommerceNotFound) as caught:
         c.search_orders(None)
     assert caught.value.message == "Request does not match any route."

@@ -728,17 +728,21 @@ def test_hold_blocks_documents_and_cancel_until_unheld(api: Api) -> None:
 def test_store_views_groups_websites_and_configs(api: Api) -> None:
     views = api.ok("GET", "/V1/store/storeViews")
     assert [(v["id"], v["code"], v["website_id"], v["store_group_id"]) for v in views] == [
-        (0, "admin", 0, 0), (1, "default", 1, 1), (2, "amazon_ca", 1, 1), (3, "amazon_mx", 1, 1),
+        (0, "admin", 0, 0), (1, "default", 1, 1), (2, "amazon_ca", 2, 2), (3, "amazon_mx", 3, 3),
+        (4, "amazon_customers", 1, 1),
     ]  # fmt: skip
     groups = api.ok("GET", "/V1/store/storeGroups")
     assert [(g["id"], g["code"], g["website_id"], g["default_store_id"], g["root_category_id"]) for g in groups] == [
-        (0, "default", 0, 0, 0), (1, "main_website_store", 1, 1, 2),
+        (0, "default", 0, 0, 0), (1, "main_website_store", 1, 1, 2), (2, "ca_store", 2, 2, 2), (3, "mx_store", 3, 3, 2),
     ]  # fmt: skip
     websites = api.ok("GET", "/V1/store/websites")
-    assert [(w["id"], w["code"], w["default_group_id"]) for w in websites] == [(0, "admin", 0), (1, "base", 1)]
+    assert [(w["id"], w["code"], w["default_group_id"]) for w in websites] == [
+        (0, "admin", 0), (1, "base", 1), (2, "ca", 2), (3, "mx", 3),
+    ]  # fmt: skip
     configs = api.ok("GET", "/V1/store/storeConfigs")
     assert [(c["code"], c["base_currency_code"], c["default_display_currency_code"], c["locale"]) for c in configs] == [
-        ("default", "USD", "USD", "en_US"), ("amazon_ca", "USD", "CAD", "en_CA"), ("amazon_mx", "USD", "MXN", "es_MX"),
+        ("default", "USD", "USD", "en_US"), ("amazon_ca", "CAD", "CAD", "en_CA"), ("amazon_mx", "MXN", "MXN", "es_MX"),
+        ("amazon_customers", "USD", "USD", "en_US"),
     ]  # fmt: skip
     assert configs[0]["base_url"] == configs[0]["secure_base_url"] == api.box.commerce_url + "/"
     assert configs[0]["base_media_url"] == api.box.commerce_url + "/media/"
@@ -749,6 +753,65 @@ def test_store_views_groups_websites_and_configs(api: Api) -> None:
     assert api.error(401, "GET", "/V1/store/websites", token=None)["parameters"] == {
         "resources": "Magento_Backend::stores"
     }
+
+
+def test_a_store_view_added_through_the_admin_api(api: Api) -> None:
+    """POST /_sandbox/stores: a new website for a new currency, a second view on it; store routes answer at once."""
+    added = api.box.commerce("POST", "/_sandbox/stores", json={
+        "code": "amazon_uk", "name": "Amazon UK", "website_code": "uk", "currency": "GBP", "emails_disabled": True,
+    })  # fmt: skip
+    assert added.status_code == 200, added.text
+    uk = added.json()
+    assert (uk["id"], uk["website_code"], uk["currency"], uk["emails_disabled"]) == (5, "uk", "GBP", True)
+    views = {v["code"]: v for v in api.ok("GET", "/V1/store/storeViews")}
+    assert (views["amazon_uk"]["id"], views["amazon_uk"]["name"]) == (5, "Amazon UK")
+    websites = {w["code"]: w for w in api.ok("GET", "/V1/store/websites")}
+    assert websites["uk"]["id"] == views["amazon_uk"]["website_id"]
+    [config] = api.ok("GET", "/V1/store/storeConfigs", params={"storeCodes[]": ["amazon_uk"]})
+    assert (config["base_currency_code"], config["default_display_currency_code"]) == ("GBP", "GBP")
+    order = api.create_order(store="amazon_uk", ext="202-0000000-0000001", order_currency_code="GBP",
+                             base_currency_code="GBP")  # fmt: skip
+    assert (order["store_id"], order["order_currency_code"], order["increment_id"]) == (5, "GBP", "5000000001")
+    # a second store view on the same website: the website's base currency must match
+    same = {"code": "amazon_uk_b2b", "name": "Amazon UK B2B", "website_code": "uk", "currency": "GBP"}
+    assert api.box.commerce("POST", "/_sandbox/stores", json=same).status_code == 200
+    for bad, message in (
+        ({**same, "code": "amazon_uk_eur", "currency": "EUR"}, "Website uk has base currency GBP"),
+        (same, "Store with the same code already exists."),
+        ({**same, "code": "9lives"}, "code must start with a letter"),
+        ({**same, "code": "amazon_x", "currency": "pounds"}, "currency must be an ISO 4217 code"),
+        ({**same, "code": "amazon_x", "website_code": "admin"}, "The admin website cannot have store views."),
+    ):
+        refused = api.box.commerce("POST", "/_sandbox/stores", json=bad)
+        assert refused.status_code == 400 and message in refused.json()["message"], refused.text
+    api.box.commerce("POST", "/_sandbox/reset").raise_for_status()  # a reset forgets added stores
+    assert "amazon_uk" not in {v["code"] for v in api.ok("GET", "/V1/store/storeViews")}
+    assert api.call("GET", "/V1/orders", store="amazon_uk").status_code == 404
+
+
+def test_account_emails_follow_the_request_store_views_email_switch(api: Api) -> None:
+    """Magento checks "Disable Email Communications" in the request's store view (its current store)."""
+
+    def create(store: str | None, email: str, store_id: int | None = None) -> dict:
+        customer = {"email": email, "firstname": "Ana", "lastname": "Smith", "website_id": 1}
+        if store_id is not None:
+            customer["store_id"] = store_id
+        return api.ok("POST", "/V1/customers", json={"customer": customer}, store=store)
+
+    quiet = create("amazon_customers", "quiet@example.com", store_id=4)
+    assert (quiet["store_id"], quiet["website_id"]) == (4, 1)
+    create(None, "loud@example.com", store_id=4)  # belongs to the quiet store, but sent from the default one
+    create("default", "default@example.com")
+    sent = api.box.commerce("GET", "/_sandbox/notifications").json()
+    assert [(n["type"], n["email"], n["store_id"]) for n in sent] == [
+        ("new_account", "loud@example.com", 4), ("new_account", "default@example.com", 1),
+    ]  # fmt: skip
+    # sales e-mails: the order's store view decides (Magento's senders emulate the order's store)
+    order = api.create_order(store="amazon_ca", ext="702-0000000-0000009", order_currency_code="CAD")
+    api.ok("POST", "/V1/order/{orderId}/invoice", orderId=order["entity_id"], json={"notify": True})
+    assert [n["type"] for n in api.box.commerce("GET", "/_sandbox/notifications").json()] == [
+        "new_account", "new_account",
+    ]  # fmt: skip
 
 
 # --- the fields filter --------------------------------------------------------------------------------
@@ -783,7 +846,8 @@ def test_fields_filter_keeps_the_selected_keys(sqlite_api: Api) -> None:
     assert raw("GET", f"/V1/orders/{oid}", "entity_id,state,no_such_key") == (200, {"entity_id": oid, "state": "new"})
     assert raw("GET", f"/V1/orders/{oid}", "no_such_key") == (200, {})
     assert raw("GET", "/V1/store/storeViews", "code") == (
-        200, [{"code": "admin"}, {"code": "default"}, {"code": "amazon_ca"}, {"code": "amazon_mx"}],
+        200, [{"code": "admin"}, {"code": "default"}, {"code": "amazon_ca"}, {"code": "amazon_mx"},
+              {"code": "amazon_customers"}],
     )  # fmt: skip
     # an empty list under a nested selection becomes null (PHP's empty array), a bare one stays
     empty = {"searchCriteria[filter_groups][0][filters][0][field]": "order_id",
@@ -887,7 +951,7 @@ def test_store_code_routes(sqlite_api: Api) -> None:
     assert api.ok("GET", "/V1/orders", store="amazon_ca")["total_count"] == 3
     customer = api.ok("POST", "/V1/customers", store="amazon_ca", json={"customer": {
         "email": "ca@example.com", "firstname": "C", "lastname": "A"}})  # fmt: skip
-    assert (customer["store_id"], customer["website_id"], customer["created_in"]) == (2, 1, "Amazon Ca")
+    assert (customer["store_id"], customer["website_id"], customer["created_in"]) == (2, 2, "Amazon Ca")
     response = api.call("GET", "/V1/orders", store="nowhere")
     assert (response.status_code, response.json()) == (404, {"message": "Request does not match any route."})
     assert api.call("GET", "/V1/nothing/here").status_code == 404

@@ -251,12 +251,23 @@ def test_connections_and_settings_checks_for_operators(sync_env, monkeypatch):
     assert failed.returncode == 1 and "commerce_api   FAILED" in failed.stdout and "HTTP 401" in failed.stdout
     assert "rotated-away" not in failed.stdout
 
+    monkeypatch.setenv("AIRFLOW_CONN_COMMERCE_API", json.dumps(conn))
     sync_env.settings(customer_creation="guest")
     proposed = report_cli("settings", '{"customer_creation": "create", "landing_uri": null}')
     assert proposed.returncode == 0
     assert '  customer_creation: "guest" -> "create"' in proposed.stdout.splitlines()
     wrong = report_cli("settings", '{"customer_creation": "yes"}')
     assert wrong.returncode == 1 and "INVALID, do not set them" in wrong.stdout
+    # the store views are looked up in Commerce, as the sync does before importing
+    assert "  ATVPDKIKX0DER (US) -> store view default (id 1, website base, USD)" in proposed.stdout.splitlines()
+    assert "  customers of website base -> store view amazon_customers (id 4)" in proposed.stdout.splitlines()
+    mismatch = report_cli("settings", '{"store_by_marketplace": {"A1F83G8C2ARO7P": "default"}}')
+    assert mismatch.returncode == 1 and "INVALID for the stores in Commerce" in mismatch.stdout
+    assert "A1F83G8C2ARO7P (UK) sells in GBP but store view 'default' (website 'base') has base currency USD" in (
+        mismatch.stdout
+    )
+    retired = report_cli("settings", '{"stores": {}}')
+    assert retired.returncode == 1 and "'stores' is no longer a setting" in retired.stdout
 
 
 # --------------------------------------------------------------------------------------------------- alerts

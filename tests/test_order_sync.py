@@ -23,6 +23,7 @@ from tests.conftest import task_states, xcom_result
 NOW = datetime.now(UTC)
 T0 = NOW - timedelta(hours=3)
 WINDOW = {"window_start": ao.iso(NOW - timedelta(hours=4))}
+US, UK = "ATVPDKIKX0DER", "A1F83G8C2ARO7P"
 
 
 def put_orders(sync_env, *versions: dict) -> None:
@@ -152,8 +153,85 @@ def test_create_customer_mode_reuses_returning_buyers(sync_env):
         expected = next(v for k, v in owner.items() if k.startswith(email))
         assert order["customer_id"] == expected and order["customer_is_guest"] in (0, False)
     assert summary["outcomes"]["customers_created"] == 2
-    # Account e-mails are Commerce's own (allowed); nothing about orders, invoices or shipments.
-    assert {n["type"] for n in notifications(sync_env)} == {"new_account"}
+    # The accounts belong to the website's Amazon customer store view, whose e-mails are off:
+    # Commerce sent no e-mail of any kind (account, order, invoice, shipment) to a buyer.
+    assert {c["store_id"] for c in commerce_rows(sync_env, "SELECT store_id FROM customer_entity")} == {4}
+    assert notifications(sync_env) == []
+
+
+def test_customers_created_in_every_marketplace_receive_no_email_of_any_kind(sync_env):
+    """Customer creation on, US/CA/MX buyers, MFN and FBA: Commerce records no e-mail at all."""
+    sync_env.settings(customer_creation="create", fba_import=True)
+    sync_env.sandbox.spapi(
+        "POST", "/_sandbox/orders/generate", json={"count": 60, "hours": 3, "seed": 5}
+    ).raise_for_status()
+    summary = xcom_result(run := sync_env.run_sync(**WINDOW), "summarize")
+    assert_success(run)
+    customers = commerce_rows(sync_env, "SELECT website_id, store_id FROM customer_entity")
+    # (an order kept out for an unknown SKU may leave its new customer behind: not counted in the outcomes)
+    assert len(customers) >= summary["outcomes"]["customers_created"] > 10
+    assert {(c["website_id"], c["store_id"]) for c in customers} <= {(1, 4), (2, 2), (3, 3)}
+    assert len({c["website_id"] for c in customers}) > 1  # more than one marketplace's website had new buyers
+    assert notifications(sync_env) == []
+
+
+def test_a_store_map_naming_a_missing_store_fails_before_anything_is_imported(sync_env, tmp_path, monkeypatch):
+    alerts = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("ACS_ALERTS_FILE", str(alerts))
+    sync_env.settings(store_by_marketplace={US: "default", UK: "amazon_uk"})
+    put_orders(sync_env, mfn("111-0000030-0000001"))
+    run = sync_env.run_sync(**WINDOW)
+    assert task_states(run)["choose_fulfilment_paths"] == "failed"
+    assert commerce_orders(sync_env, "111-0000030-0000001") == []
+    staged = channel_order(sync_env, "111-0000030-0000001")  # staged, never tried
+    assert staged["commerce_order_id"] is None and staged["import_status"] not in ("imported", "failed")
+    from include.adapters.alerts import read_alerts
+
+    [alert] = read_alerts(alerts)
+    assert alert["error"].startswith(
+        "AirflowFailException: invalid settings: amazon_order_settings does not fit the stores in Commerce: "
+        "store_by_marketplace maps A1F83G8C2ARO7P (UK) to store view 'amazon_uk', which Commerce does not have"
+    )
+
+
+def test_a_store_added_in_commerce_is_used_for_a_new_marketplace(sync_env, monkeypatch):
+    """UK: add the store view in Commerce, map the marketplace to its code; ids and currency come from Commerce."""
+    added = sync_env.sandbox.commerce("POST", "/_sandbox/stores", json={
+        "code": "amazon_uk", "name": "Amazon UK", "website_code": "uk", "currency": "GBP", "emails_disabled": True,
+    })  # fmt: skip
+    added.raise_for_status()
+    connection = sync_env.sandbox.airflow_connections()["AMAZON_SP_API"]
+    connection["extra"]["marketplace_ids"] = [US, UK]
+    monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API", json.dumps(connection))
+    sync_env.settings(
+        customer_creation="create",
+        store_by_marketplace={US: "default", UK: "amazon_uk"},
+        customer_stores=["amazon_customers", "amazon_uk"],
+    )
+    uk_order = mfn(
+        "202-0000031-0000001", marketplace=UK, items=[ao.line("MUG-001", unit="11.50", currency="GBP")],
+        buyer_email="uk.buyer.test@marketplace.amazon.com",
+    )  # fmt: skip
+    put_orders(sync_env, uk_order, mfn("111-0000031-0000002"))
+    assert_success(sync_env.run_sync(**WINDOW))
+    [order] = commerce_orders(sync_env, "202-0000031-0000001")
+    assert (order["store_id"], order["order_currency_code"], order["base_currency_code"]) == (5, "GBP", "GBP")
+    assert Decimal(str(order["grand_total"])) == Decimal("11.50")
+    [customer] = commerce_rows(
+        sync_env, "SELECT c.store_id, w.code FROM customer_entity c JOIN store_website w USING (website_id) "
+        "WHERE c.entity_id = :id", id=order["customer_id"],
+    )  # fmt: skip
+    assert (customer["store_id"], customer["code"]) == (5, "uk")
+    assert commerce_orders(sync_env, "111-0000031-0000002")[0]["store_id"] == 1
+    assert notifications(sync_env) == []
+    # without the UK store in the map the marketplace's order is kept out with a reason (not a failed run)
+    sync_env.settings(customer_creation="create", store_by_marketplace={US: "default"})
+    put_orders(sync_env, mfn("202-0000031-0000003", marketplace=UK, minutes=20,
+                             items=[ao.line("MUG-001", currency="GBP")]))  # fmt: skip
+    assert_success(sync_env.run_sync(**WINDOW))
+    assert channel_order(sync_env, "202-0000031-0000003")["import_error"] == (
+        "marketplace A1F83G8C2ARO7P (UK) has no Commerce store view in amazon_order_settings (store_by_marketplace)"
+    )
 
 
 def test_guest_mode_creates_no_customer(sync_env):

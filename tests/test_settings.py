@@ -37,7 +37,7 @@ def test_full_json_round_trip():
         "commerce_concurrency": 16,
         "overlap_minutes": 0,
         "payment_method": "amazon_channel",
-        "stores": {"us_store": {"store_id": 4, "website_id": 2, "currency": "USD"}},
+        "customer_stores": ["us_customers"],
         "landing_uri": "s3://landing-bucket/amazon",
         "landing_conn_id": "aws_default",
         "retry_max_attempts": 5,
@@ -82,6 +82,11 @@ def test_settings_are_frozen():
         ({"store_by_marketplace": {}}, ["'store_by_marketplace'", "non-empty object"]),
         ({"store_by_marketplace": ["default"]}, ["'store_by_marketplace'", "non-empty object"]),
         ({"store_by_marketplace": {"us": "default"}}, ["'store_by_marketplace.us'", "marketplace id"]),
+        ({"store_by_marketplace": {"AXXXXXXXXXXXX": "default"}}, ["'store_by_marketplace.AXXXXXXXXXXXX'", "id"]),
+        ({"customer_stores": []}, ["'customer_stores'", "non-empty list"]),
+        ({"customer_stores": "amazon_customers"}, ["'customer_stores'", "list of distinct"]),
+        ({"customer_stores": ["a", "a"]}, ["'customer_stores'", "distinct"]),
+        ({"customer_stores": ["Amazon"]}, ["'customer_stores'", "store view codes"]),
         ({"store_by_marketplace": {"ATVPDKIKX0DER": 1}}, ["'store_by_marketplace.ATVPDKIKX0DER'", "store view code"]),
     ],
 )
@@ -114,23 +119,19 @@ def test_load_settings_reads_the_airflow_variable(monkeypatch):
     assert load_settings().customer_creation == "create"
 
 
-def test_store_map_must_name_defined_stores():
-    with pytest.raises(SettingsError, match="'us_store' that 'stores' does not define"):
-        parse_settings({"store_by_marketplace": {"ATVPDKIKX0DER": "us_store"}})
+def test_the_retired_stores_key_says_what_replaced_it():
+    """Ids and currencies of store views are looked up in Commerce now; an old Variable is told so."""
+    old = {"stores": {"default": {"store_id": 1, "website_id": 1, "currency": "USD"}}, "customer_creation": "create"}
+    with pytest.raises(SettingsError) as err:
+        parse_settings(old)
+    message = str(err.value)
+    assert "'stores' is no longer a setting" in message
+    assert "looked up in Commerce by store view code" in message and "delete 'stores'" in message
 
 
-@pytest.mark.parametrize(
-    "stores",
-    [
-        {},
-        {"default": {"store_id": "1", "website_id": 1}},
-        {"default": {"store_id": 1}},
-        {"default": {"store_id": 1, "website_id": 1, "currency": "usd"}},
-    ],
-)
-def test_stores_are_validated(stores):
-    with pytest.raises(SettingsError, match="invalid 'stores"):
-        parse_settings({"stores": stores})
+def test_default_customer_stores_are_the_seeded_amazon_store_views():
+    assert parse_settings(None).customer_stores == ("amazon_customers", "amazon_ca", "amazon_mx")
+    assert parse_settings({"customer_stores": ["a", "b"]}).to_dict()["customer_stores"] == ["a", "b"]
 
 
 @pytest.mark.parametrize("uri", ["/tmp/landing", "gs://bucket", 3])

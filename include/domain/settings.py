@@ -23,9 +23,18 @@ https://experienceleague.adobe.com/en/docs/commerce-channels/amazon/onboarding/d
   ``"amazonpayment"``, after the connector convention of a dedicated offline
   method per marketplace (M2E Pro uses ``m2epropayment``).
 
-* ``stores`` — per store view code, its Commerce ``store_id``, ``website_id`` and
-  base ``currency`` (the REST endpoints we use have no store lookup); every code
-  in ``store_by_marketplace`` must be defined here. Defaults match the sandbox.
+* ``customer_stores`` — the store views Amazon customer accounts are created in
+  (``customer_creation = "create"``), one per Commerce website that a mapped
+  store belongs to: dedicated store views with "Disable Email Communications"
+  set, so that Magento sends no account e-mail to an Amazon buyer (README, "Commerce
+  stores and buyer e-mails"). Default ``amazon_customers`` (website
+  ``base``), ``amazon_ca`` and ``amazon_mx``, as the sandbox seeds them.
+
+Store ids, websites and base currencies are not settings: they are looked up in
+Commerce by store view code before anything is imported
+(:mod:`include.domain.commerce_stores`). The former ``stores`` key is refused
+with a message saying so.
+
 * ``landing_uri`` / ``landing_conn_id`` — where raw SP-API pages land: null for
   ``file://<project>/.local/landing``, or ``s3://bucket/prefix`` with an AWS
   connection id.
@@ -47,6 +56,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from include.domain.marketplaces import MARKETPLACES
 from include.domain.retry_policy import RetryPolicy
 
 VARIABLE_KEY = "amazon_order_settings"
@@ -60,11 +70,12 @@ DEFAULT_STORE_BY_MARKETPLACE: dict[str, str] = {
     "A1AM78C64UM0Y8": "amazon_mx",  # amazon.com.mx (MX, MXN)
 }
 
-#: Commerce store views by code: ids and base currency (Magento's REST subset we use has no store lookup).
-DEFAULT_STORES: dict[str, dict[str, Any]] = {
-    "default": {"store_id": 1, "website_id": 1, "currency": "USD"},
-    "amazon_ca": {"store_id": 2, "website_id": 1, "currency": "CAD"},
-    "amazon_mx": {"store_id": 3, "website_id": 1, "currency": "MXN"},
+#: Store views (e-mails disabled) that Amazon customer accounts are created in, one per website.
+DEFAULT_CUSTOMER_STORES: tuple[str, ...] = ("amazon_customers", "amazon_ca", "amazon_mx")
+#: Keys of earlier releases: what replaced them (the message an old Variable gets).
+RETIRED_KEYS = {
+    "stores": "store ids, websites and currencies are now looked up in Commerce by store view code "
+    "(GET /V1/store/storeViews, /V1/store/storeConfigs, /V1/store/websites); delete 'stores' from the Variable",
 }
 _LANDING_SCHEMES = ("file://", "s3://")
 
@@ -90,7 +101,7 @@ class OrderSettings:
     commerce_concurrency: int = 8
     overlap_minutes: int = 10
     payment_method: str = "amazonpayment"
-    stores: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_STORES.items()})
+    customer_stores: tuple[str, ...] = DEFAULT_CUSTOMER_STORES
     landing_uri: str | None = None
     landing_conn_id: str | None = None
     retry_max_attempts: int = RetryPolicy.max_attempts
@@ -108,7 +119,9 @@ class OrderSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable copy (for XCom, run reports and the Variable itself)."""
-        return asdict(self)
+        out = asdict(self)
+        out["customer_stores"] = list(self.customer_stores)
+        return out
 
 
 _INT_BOUNDS: dict[str, tuple[int, int]] = {
@@ -152,34 +165,26 @@ def _check(key: str, value: Any) -> Any:
         if not isinstance(value, dict) or not value:
             raise _fail(key, value, "a non-empty object of Amazon marketplace id -> Commerce store code")
         for marketplace, store in value.items():
-            if not _MARKETPLACE_ID.match(str(marketplace)):
-                raise _fail(f"{key}.{marketplace}", marketplace, "an Amazon marketplace id such as 'ATVPDKIKX0DER'")
+            if not _MARKETPLACE_ID.match(str(marketplace)) or marketplace not in MARKETPLACES:
+                raise _fail(
+                    f"{key}.{marketplace}",
+                    marketplace,
+                    "an Amazon marketplace id such as 'ATVPDKIKX0DER' (include/domain/marketplaces.py)",
+                )
             if not isinstance(store, str) or not _CODE.match(store):
                 raise _fail(f"{key}.{marketplace}", store, "a Commerce store view code such as 'default'")
         return dict(value)
-    if key == "stores":
-        if not isinstance(value, dict) or not value:
-            raise _fail(key, value, 'a non-empty object of store code -> {"store_id", "website_id", "currency"}')
-        for code, store in value.items():
-            if not _CODE.match(str(code)):
-                raise _fail(f"{key}.{code}", code, "a Commerce store view code such as 'default'")
-            ok = (
-                isinstance(store, dict)
-                and set(store) <= {"store_id", "website_id", "currency"}
-                and all(
-                    isinstance(store.get(k), int) and not isinstance(store.get(k), bool) and store[k] >= 0
-                    for k in ("store_id", "website_id")
-                )
-                and (
-                    store.get("currency") is None
-                    or (isinstance(store["currency"], str) and re.fullmatch(r"[A-Z]{3}", store["currency"]))
-                )
+    if key == "customer_stores":
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(code, str) and _CODE.match(code) for code in value)
+            or len(set(value)) != len(value)
+        ):
+            raise _fail(
+                key, value, 'a non-empty list of distinct Commerce store view codes such as ["amazon_customers"]'
             )
-            if not ok:
-                raise _fail(
-                    f"{key}.{code}", store, '{"store_id": int, "website_id": int, "currency": "USD" (optional)}'
-                )
-        return {code: dict(store) for code, store in value.items()}
+        return tuple(value)
     if key == "landing_uri":
         if value is not None and (not isinstance(value, str) or not value.startswith(_LANDING_SCHEMES)):
             raise _fail(key, value, "null (the local .local/landing folder) or a file:// or s3:// URI")
@@ -204,19 +209,15 @@ def parse_settings(raw: str | dict | None) -> OrderSettings:
             ) from None
     if not isinstance(raw, dict):
         raise SettingsError(f"{VARIABLE_KEY}: expected a JSON object, got {type(raw).__name__}")
+    retired = sorted(set(raw) & set(RETIRED_KEYS))
+    if retired:
+        raise SettingsError(f"{VARIABLE_KEY}: {retired[0]!r} is no longer a setting: {RETIRED_KEYS[retired[0]]}")
     unknown = sorted(set(raw) - set(_FIELDS))
     if unknown:
         raise SettingsError(
             f"{VARIABLE_KEY}: unknown key(s) {', '.join(map(repr, unknown))}; allowed keys: {', '.join(_FIELDS)}"
         )
-    settings = OrderSettings(**{key: _check(key, value) for key, value in raw.items()})
-    missing = sorted({code for code in settings.store_by_marketplace.values() if code not in settings.stores})
-    if missing:
-        raise SettingsError(
-            f"{VARIABLE_KEY}: store_by_marketplace names store(s) {', '.join(map(repr, missing))} "
-            f"that 'stores' does not define; known: {', '.join(settings.stores)}"
-        )
-    return settings
+    return OrderSettings(**{key: _check(key, value) for key, value in raw.items()})
 
 
 def load_settings() -> OrderSettings:

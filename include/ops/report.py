@@ -243,32 +243,64 @@ def check_connections() -> list[tuple[str, bool, str]]:
 
 
 def settings_check(proposed: str | None) -> tuple[bool, str]:
-    """Validate the settings Variable as ``plan_window`` would; with ``proposed`` JSON, validate it and list the changes."""
+    """Validate the settings Variable as the sync does; with ``proposed`` JSON, validate it and list the changes.
+
+    Valid settings are also checked against the stores Commerce has (the ``commerce_api`` connection): each
+    store view the map names must exist with the marketplace's currency as base currency, as the sync checks
+    before it imports anything. When Commerce does not answer, the report says the stores were not checked.
+    """
     from airflow.models.variable import Variable
 
     from include.domain.settings import VARIABLE_KEY, SettingsError, parse_settings
 
     lines = []
     try:
-        current = parse_settings(Variable.get(VARIABLE_KEY, default_var=None)).to_dict()
+        current = parse_settings(Variable.get(VARIABLE_KEY, default_var=None))
     except SettingsError as exc:
         current = None
         lines.append(f"current {VARIABLE_KEY} is INVALID (runs fail at plan_window): {exc}")
     if proposed is None:
-        if current is not None:
-            lines.append(f"current {VARIABLE_KEY} is valid; effective settings:")
-            lines.extend(f"  {key} = {json.dumps(value)}" for key, value in current.items())
-        return current is not None, "\n".join(lines)
+        if current is None:
+            return False, "\n".join(lines)
+        stores_ok, store_lines = _store_check(current)
+        lines.append(f"current {VARIABLE_KEY} is " + ("valid" if stores_ok else "INVALID for the stores in Commerce"))
+        lines.extend(store_lines)
+        lines.append("effective settings:")
+        lines.extend(f"  {key} = {json.dumps(value)}" for key, value in current.to_dict().items())
+        return stores_ok, "\n".join(lines)
     try:
-        new = parse_settings(proposed).to_dict()
+        new_settings = parse_settings(proposed)
     except SettingsError as exc:
         return False, "\n".join([*lines, f"proposed settings are INVALID, do not set them: {exc}"])
-    changes = [k for k in new if current is None or new[k] != current[k]]
+    stores_ok, store_lines = _store_check(new_settings)
+    if not stores_ok:
+        return False, "\n".join([*lines, "proposed settings are INVALID for the stores in Commerce, do not set them:",
+                                 *store_lines])  # fmt: skip
+    new, before_all = new_settings.to_dict(), current.to_dict() if current else None
+    changes = [k for k in new if before_all is None or new[k] != before_all[k]]
     lines.append("proposed settings are valid; " + (f"{len(changes)} change(s):" if changes else "no change"))
     for key in changes:
-        before = "?" if current is None else json.dumps(current[key])
+        before = "?" if before_all is None else json.dumps(before_all[key])
         lines.append(f"  {key}: {before} -> {json.dumps(new[key])}")
+    lines.extend(store_lines)
     return True, "\n".join(lines)
+
+
+def _store_check(settings) -> tuple[bool, list[str]]:
+    """The settings' store views looked up in Commerce as the sync does: (fit, report lines)."""
+    from include.adapters.hooks.commerce_api import CommerceHook
+    from include.domain.commerce_stores import StoreSetupError
+    from include.tasks.order_sync import store_setup
+
+    try:
+        export_connections("commerce_api")
+        with CommerceHook().get_client() as client:
+            setup = store_setup(client, settings)
+    except StoreSetupError as exc:
+        return False, [f"  store problem: {problem}" for problem in exc.problems]
+    except Exception as exc:  # reported, not raised: the Variable itself may still be checked
+        return True, [f"stores in Commerce NOT checked (commerce_api: {type(exc).__name__}: {exc})"]
+    return True, ["stores in Commerce:", *(f"  {line}" for line in setup.describe())]
 
 
 def _query_one(engine: Engine, statement) -> tuple[bool, str]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from include.clients.commerce.client import CommerceClient, CommerceClientError, CommerceError, CommerceUnavailable
 from include.domain.cancel_requests import cancellation_requested, held_by_sync, hold_comment, release_comment
+from include.domain.commerce_stores import CommerceStore
 from include.domain.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
 from include.domain.settings import OrderSettings
 
@@ -52,8 +53,19 @@ class ImportResult:
         return self.outcome != "failed"
 
 
-def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings, store: StoreRef) -> ImportResult:
-    """Create (or find) the Commerce order for ``order`` and bring it to its target state."""
+def import_order(
+    client: CommerceClient,
+    order: dict,
+    *,
+    settings: OrderSettings,
+    store: StoreRef,
+    customer_store: CommerceStore | None = None,
+) -> ImportResult:
+    """Create (or find) the Commerce order for ``order`` and bring it to its target state.
+
+    With ``customer_creation = "create"`` the buyer's account is created in ``customer_store``, the
+    website's store view with e-mails disabled (:mod:`include.domain.commerce_stores`).
+    """
     amazon_id = order["orderId"]
     try:
         existing = client.find_orders_by_ext_order_id(amazon_id)
@@ -63,7 +75,9 @@ def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings
         else:
             customer_id = None
             if settings.customer_creation == "create" and has_buyer_email(order):
-                customer_id, customer_created = _ensure_customer(client, order, store)
+                if customer_store is None or customer_store.website_id != store.website_id:
+                    raise MappingError(f"website of store view {store.code} has no customer store view (settings)")
+                customer_id, customer_created = _ensure_customer(client, order, customer_store)
             increment_id = amazon_id if settings.order_number_source == "amazon" else None
             entity = to_commerce_order(
                 order, store=store, settings=settings, customer_id=customer_id, increment_id=increment_id
@@ -84,14 +98,19 @@ def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings
     )
 
 
-def _ensure_customer(client: CommerceClient, order: dict, store: StoreRef) -> tuple[int, bool]:
-    """The customer id for the buyer's e-mail on the store's website, creating the account if needed."""
+def _ensure_customer(client: CommerceClient, order: dict, store: CommerceStore) -> tuple[int, bool]:
+    """The customer id for the buyer's e-mail on the store's website, creating the account if needed.
+
+    A new account belongs to ``store`` (``customer.store_id``) and is created through that store view's
+    route, so Magento's "Disable Email Communications" of that store view applies and no welcome e-mail
+    is sent.
+    """
     customer = to_commerce_customer(order, website_id=store.website_id, store_id=store.store_id)
     found = client.find_customer(customer["email"], store.website_id)
     if found:
         return int(found["id"]), False
     try:
-        return int(client.create_customer(customer)["id"]), True
+        return int(client.create_customer(customer, store_code=store.code)["id"]), True
     except CommerceClientError:
         # Another order of the same buyer, imported concurrently, created the account first.
         found = client.find_customer(customer["email"], store.website_id)

@@ -20,15 +20,24 @@ from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
+from include.clients.commerce.errors import CommerceUnavailable
+from include.domain.commerce_stores import StoreSetup, commerce_stores, resolve_stores
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
+from include.domain.marketplaces import label
 from include.domain.order_validation import InvalidOrder, order_id_of, validate_order
 from include.domain.retry_policy import WAITS_FOR_OPERATOR, RetryPolicy
 from include.domain.run_plans import SyncPlan
 from include.domain.settings import OrderSettings, load_settings
 from include.domain.staging import RejectedOrder, batched, flatten
 from include.domain.windows import compute_window
-from include.tasks.order_import import ImportResult, apply_amazon_changes, import_order, settle_canceled_order
+from include.tasks.order_import import (
+    ImportResult,
+    _commerce_reason,
+    apply_amazon_changes,
+    import_order,
+    settle_canceled_order,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +189,11 @@ def _stage_batch(engine, batch: list[LandedOrder]) -> tuple[StageResult, list[Re
 
 @fail_fast_on_permanent_errors
 def channels_with_work(plan: SyncPlan | dict) -> list[str]:
-    """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none."""
+    """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none.
+
+    With work to do, the settings' store views are first checked against Commerce (:func:`store_setup`):
+    a missing store view or a currency mismatch fails the run here, before anything is imported.
+    """
     plan = SyncPlan.from_xcom(plan)
     if plan.dry_run:
         log.info("dry run: nothing is written to Commerce")
@@ -205,6 +218,13 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
         if work or (changes and channel == "MERCHANT"):
             busy.append(channel)
+    if busy:  # the store map must fit Commerce before anything is imported (a SettingsError fails the run)
+        from include.adapters.hooks.commerce_api import CommerceHook
+
+        with CommerceHook().get_client() as client:
+            stores = _lookup_stores(client, settings)
+        for line in stores.describe() if isinstance(stores, StoreSetup) else ():
+            log.info("store: %s", line)
     return busy
 
 
@@ -234,11 +254,17 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     statuses = statuses_to_import(fulfilled_by, settings)
     orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
     with CommerceHook().get_client() as client:
+        stores = _lookup_stores(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
-                settings, order, lambda store: import_order(client, order.payload, settings=settings, store=store)
-            )
+                stores,
+                order,
+                lambda store: import_order(
+                    client, order.payload, settings=settings, store=store,
+                    customer_store=stores.customer_store(store.website_id),
+                ),
+            )  # fmt: skip
 
         raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
     results = [_as_result(order, result) for order, result in zip(orders, raw, strict=True)]
@@ -271,10 +297,11 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
     if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
+        stores = _lookup_stores(client, settings)
 
         def run(order: channel_db.ChannelOrder) -> ImportResult:
             return _in_store(
-                settings,
+                stores,
                 order,
                 lambda store: apply_amazon_changes(
                     client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
@@ -401,19 +428,27 @@ def announce(summary: dict) -> dict:
     }
 
 
-def store_ref(settings: OrderSettings, marketplace_id: str) -> StoreRef | None:
-    """The Commerce store view for a marketplace, per ``store_by_marketplace`` and ``stores``."""
-    code = settings.store_code_for(marketplace_id)
-    store = settings.stores.get(code) if code else None
-    if store is None:
-        return None
-    return StoreRef(
-        store_id=store["store_id"], website_id=store["website_id"], code=code, currency=store.get("currency")
-    )
+def store_setup(client, settings: OrderSettings) -> StoreSetup:
+    """The settings' store views as Commerce has them (ids, websites, base currencies), checked.
+
+    Raises :class:`include.domain.commerce_stores.StoreSetupError` (a settings error: the task fails
+    without retries) naming every missing store view and currency mismatch.
+    """
+    stores = commerce_stores(client.store_views(), client.websites(), client.store_configs())
+    return resolve_stores(settings, stores)
+
+
+def _lookup_stores(client, settings: OrderSettings) -> StoreSetup | CommerceUnavailable:
+    """:func:`store_setup`, or the outage when Commerce does not answer (the orders then wait with that reason)."""
+    try:
+        return store_setup(client, settings)
+    except CommerceUnavailable as exc:
+        log.warning("store views not looked up, Commerce unavailable: %s", exc.template)
+        return exc
 
 
 def _in_store(
-    settings: OrderSettings, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
+    stores: StoreSetup | CommerceUnavailable, order: channel_db.ChannelOrder, action: Callable[[StoreRef], ImportResult]
 ) -> ImportResult:
     """``action`` with the order's Commerce store view, or a failure naming what is wrong with the order.
 
@@ -424,9 +459,11 @@ def _in_store(
         validate_order(order.payload)
     except InvalidOrder as exc:
         return ImportResult(order.amazon_order_id, "failed", reason=f"malformed order: {exc.reason}")
-    store = store_ref(settings, order.marketplace_id)
+    if isinstance(stores, CommerceUnavailable):
+        return ImportResult(order.amazon_order_id, "failed", reason=_commerce_reason(stores, order.payload))
+    store = stores.order_store(order.marketplace_id)
     if store is None:
-        reason = f"marketplace {order.marketplace_id} has no Commerce store in amazon_order_settings (store_by_marketplace/stores)"
+        reason = f"marketplace {label(order.marketplace_id)} has no Commerce store view in amazon_order_settings (store_by_marketplace)"
         return ImportResult(order.amazon_order_id, "failed", reason=reason)
     return action(store)
 

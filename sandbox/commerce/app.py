@@ -28,7 +28,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox import credentials
-from sandbox.catalog import STORES
 from sandbox.commerce import customers, documents, orders, schema, stores
 from sandbox.commerce.common import fmt_dt
 from sandbox.commerce.errors import (
@@ -53,12 +52,8 @@ ADMIN_TOKEN_TTL_S = 4 * 3600
 ACL_EXTRA = "x-magento-acl"
 _STORE_PATH = re.compile(r"^/rest/([^/]+)/(V1/.*)$")
 
-#: code -> the store context a route runs in (``all`` is Magento's admin scope).
-STORE_CONTEXT: dict[str, dict[str, Any]] = {
-    code: {"code": code, "store_id": store_id, "website_id": website_id}
-    for code, (store_id, website_id, _) in STORES.items()
-}
-STORE_CONTEXT["all"] = {"code": "all", "store_id": 0, "website_id": 0}
+#: The store context of ``/rest/all/V1`` routes: Magento's admin scope.
+ADMIN_CONTEXT = {"code": "all", "store_id": 0, "website_id": 0}
 
 
 class TokenStore:
@@ -84,16 +79,20 @@ class TokenStore:
 
 
 class StoreCodeRouter:
-    """Rewrites ``/rest/<store_code>/V1/...`` to ``/rest/V1/...`` and remembers the store code."""
+    """Rewrites ``/rest/<store_code>/V1/...`` to ``/rest/V1/...`` and remembers the store code.
 
-    def __init__(self, app: Any) -> None:
+    ``contexts`` (code -> store context) is the app's, refreshed when a store view is added or on reset.
+    """
+
+    def __init__(self, app: Any, contexts: dict[str, dict[str, Any]]) -> None:
         self.app = app
+        self.contexts = contexts
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             code, path = "default", scope["path"]
             match = _STORE_PATH.match(path)
-            if match and match.group(1) in STORE_CONTEXT:
+            if match and match.group(1) in self.contexts:
                 code, path = match.group(1), "/rest/" + match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "commerce_store": code}
         await self.app(scope, receive, send)
@@ -124,7 +123,16 @@ def create_app(db_url: str) -> FaultInjector:
         openapi_url="/_sandbox/openapi.json",
         redoc_url=None,
     )
-    injector = FaultInjector(StoreCodeRouter(api), error_bodies=FAULT_BODIES)
+    store_contexts: dict[str, dict[str, Any]] = {}
+
+    def refresh_store_contexts() -> None:
+        with db.read() as conn:
+            fresh = {**stores.contexts(conn), "all": ADMIN_CONTEXT}
+        store_contexts.clear()
+        store_contexts.update(fresh)
+
+    refresh_store_contexts()
+    injector = FaultInjector(StoreCodeRouter(api, store_contexts), error_bodies=FAULT_BODIES)
 
     def clock() -> float:
         return db.now().timestamp()
@@ -166,7 +174,10 @@ def create_app(db_url: str) -> FaultInjector:
                 if scheme.lower() != "bearer" or not tokens.valid(token.strip(), clock()):
                     raise unauthorized(resource)
             payload = await _json_body(request) if body else {}
-            store = {**STORE_CONTEXT[request.scope.get("commerce_store", "default")], "base_url": str(request.base_url)}
+            store = {
+                **store_contexts[request.scope.get("commerce_store", "default")],
+                "base_url": str(request.base_url),
+            }
             query = list(request.query_params.multi_items())
             try:
                 result = await run_in_threadpool(handler, dict(request.path_params), payload, query, store)
@@ -291,8 +302,9 @@ def create_app(db_url: str) -> FaultInjector:
 
     @api.post("/_sandbox/reset", tags=["sandbox"])
     def reset() -> dict[str, Any]:
-        """Empty every customer and sales table, reseed stores and products, faults off, clock back to now."""
+        """Empty every table, reseed stores (added ones are gone) and products, faults off, clock back to now."""
         db.reset()
+        refresh_store_contexts()
         db.set_clock_offset(0)
         injector.reset()
         return {"status": "reset"}
@@ -319,6 +331,14 @@ def create_app(db_url: str) -> FaultInjector:
                 select(schema.catalog_product_entity).order_by(schema.catalog_product_entity.c.entity_id)
             )
             return [{"entity_id": r.entity_id, "sku": r.sku, "name": r.name, "price": r.price} for r in rows]
+
+    @api.post("/_sandbox/stores", tags=["sandbox"])
+    async def add_store(request: Request) -> dict[str, Any]:
+        """Add a store view: ``{"code", "name", "website_code", "currency", "emails_disabled"}`` (a new website code
+        creates the website with ``currency`` as base currency); ``/rest/<code>/V1`` routes answer at once."""
+        created = await run_in_threadpool(transact, stores.create_store, await _json_body(request))
+        refresh_store_contexts()
+        return created
 
     @api.get("/_sandbox/notifications", tags=["sandbox"])
     def notifications(type: str | None = None, order_increment_id: str | None = None) -> list[dict[str, Any]]:  # noqa: A002

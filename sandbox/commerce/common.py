@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from sandbox.commerce import schema
 from sandbox.commerce.errors import bad_request, not_found
+from sandbox.commerce.stores import emails_disabled
 
 #: Magento's default status of each order state.
 DEFAULT_STATUS = {
@@ -172,8 +173,16 @@ def load_one(conn: Connection, table: Table, entity_id: Any,
 
 
 def record_email(conn: Connection, now: datetime, kind: str, email: str | None, store_id: int | None,
-                 order: Mapping[str, Any] | None = None, entity_id: int | None = None) -> None:  # fmt: skip
-    """Remember an e-mail Magento would have sent (``GET /_sandbox/notifications``)."""
+                 order: Mapping[str, Any] | None = None, entity_id: int | None = None,
+                 sending_store_id: int | None = None) -> bool:  # fmt: skip
+    """Remember an e-mail Magento would have sent (``GET /_sandbox/notifications``); False when it sends none.
+
+    Magento's ``TransportInterfacePlugin`` drops every e-mail while "Disable Email Communications"
+    (``system/smtp/disable``) is set for the current store: the order's store for sales e-mails (their
+    senders emulate it), the request's store view for account e-mails (``sending_store_id``).
+    """
+    if emails_disabled(conn, store_id if sending_store_id is None else sending_store_id):
+        return False
     conn.execute(
         insert(schema.sandbox_notification),
         dict(
@@ -186,6 +195,7 @@ def record_email(conn: Connection, now: datetime, kind: str, email: str | None, 
             created_at=now,
         ),
     )
+    return True
 
 
 def add_history(conn: Connection, now: datetime, order_id: int, comment: str, status: str | None,

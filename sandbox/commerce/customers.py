@@ -4,7 +4,9 @@ Creation follows ``AccountManagement::createAccount``: required names and
 e-mail, the website taken from the request or the store of the route, the
 ``(email, website_id)`` uniqueness rule, Magento's password strength rule, and
 the welcome e-mail Magento sends for every new account (recorded as a
-``new_account`` notification).
+``new_account`` notification) unless "Disable Email Communications" is set
+for the store view of the request (``/rest/<store_code>/V1/customers``), as
+Magento's ``TransportInterfacePlugin`` checks the current store.
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
                 defaults[flag] = address_id
     if defaults:
         conn.execute(update(_T).where(_T.c.entity_id == customer_id).values(**defaults))
-    record_email(conn, now, "new_account", email, store_id, entity_id=customer_id)
+    # EmailNotification::newAccount renders in the customer's store but sends in the request's store view.
+    record_email(conn, now, "new_account", email, store_id, entity_id=customer_id, sending_store_id=store["store_id"])
     return customer_id
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from sandbox.catalog import STORES
 from sandbox.commerce import schema
 from sandbox.commerce.common import (
     DEFAULT_STATUS,
@@ -44,6 +43,7 @@ from sandbox.commerce.common import (
 )
 from sandbox.commerce.errors import PRODUCT_MISSING, MagentoError, bad_request, not_found, required
 from sandbox.commerce.search_criteria import SearchCriteria, flat_fields, parse_datetime, run_search
+from sandbox.commerce.stores import base_currency, display_currency
 
 _O = schema.sales_order
 _I = schema.sales_order_item
@@ -54,7 +54,6 @@ _H = schema.sales_order_status_history
 FIELDS = flat_fields(_O)
 ITEM_FIELDS = flat_fields(_I)
 DUPLICATE = "Unique constraint violation found"
-_CURRENCY_BY_STORE = {store_id: currency for store_id, _, currency in STORES.values()}
 #: Magento's order address validator: keys that must be present (value may be empty).
 _ADDRESS_REQUIRED = [
     ("postcode", "Zip code"), ("lastname", "Last name"), ("street", "Street"), ("city", "City"), ("email", "Email"),
@@ -255,7 +254,7 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     values = pick(entity, schema.ORDER_STRINGS, schema.ORDER_INTS, schema.ORDER_DECIMALS)
     for key in ("send_email", "total_item_count", "billing_address_id", "shipping_address_id", "quote_address_id"):
         values.pop(key, None)
-    currency = _CURRENCY_BY_STORE.get(store_id, "USD")
+    currency, base = display_currency(conn, store_id), base_currency(conn, store_id)
     state = values.get("state") or "new"
     values.update(
         store_id=store_id,
@@ -268,8 +267,8 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
         store_name=values.get("store_name") or store_row["name"],
         order_currency_code=values.get("order_currency_code") or currency,
         store_currency_code=values.get("store_currency_code") or currency,
-        base_currency_code=values.get("base_currency_code") or "USD",
-        global_currency_code=values.get("global_currency_code") or "USD",
+        base_currency_code=values.get("base_currency_code") or base,
+        global_currency_code=values.get("global_currency_code") or base_currency(conn, 0),
         shipping_method=to_str(shipping.get("method"), "method") or values.get("shipping_method"),
         send_email=int(to_bool(entity.get("send_email"))),
         total_item_count=sum(1 for i in items if not i.get("parent_item_id")),

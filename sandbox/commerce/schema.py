@@ -1,10 +1,11 @@
 """Magento's tables (the columns the sandbox uses) and the database handle.
 
 Table and column names follow Magento 2.4's ``db_schema.xml``. Two deliberate
-simplifications: product ``name`` and ``price`` are flat columns of
-``catalog_product_entity`` (Magento keeps them in EAV attribute tables), and
-``store`` carries no currency (Magento keeps it in ``core_config_data``; the
-sandbox takes it from :data:`sandbox.catalog.STORES`). Uniqueness rules are
+simplification: product ``name`` and ``price`` are flat columns of
+``catalog_product_entity`` (Magento keeps them in EAV attribute tables).
+Store configuration lives in ``core_config_data`` as in Magento (base currency
+per website, display currency and "Disable Email Communications" per store
+view), seeded from :mod:`sandbox.catalog`. Uniqueness rules are
 real UNIQUE constraints: ``sales_order (increment_id, store_id)``,
 ``customer_entity (email, website_id)``, ``catalog_product_entity (sku)`` and
 ``(increment_id, store_id)`` on invoices, shipments and credit memos.
@@ -45,7 +46,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from sandbox.catalog import PRODUCTS, STORES, UNKNOWN_SKUS
+from sandbox.catalog import EMAILS_DISABLED, PRODUCTS, STORES, UNKNOWN_SKUS, WEBSITES
 
 metadata = MetaData()
 
@@ -101,6 +102,18 @@ store = Table(
     Column("name", String(255), nullable=False),
     Column("sort_order", SmallInteger, nullable=False, default=0),
     Column("is_active", SmallInteger, nullable=False, default=1),
+)
+
+#: Magento's configuration values by scope (``default`` 0, ``websites`` id, ``stores`` id) and path.
+core_config_data = Table(
+    "core_config_data",
+    metadata,
+    Column("config_id", Integer, primary_key=True),
+    Column("scope", String(8), nullable=False, default="default"),
+    Column("scope_id", Integer, nullable=False, default=0),
+    Column("path", String(255), nullable=False),
+    Column("value", Text),
+    UniqueConstraint("scope", "scope_id", "path", name="CORE_CONFIG_DATA_SCOPE_SCOPE_ID_PATH"),
 )
 
 catalog_product_entity = Table(
@@ -409,8 +422,8 @@ sandbox_notification = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
-#: Tables emptied by a reset (everything except stores).
-DATA_TABLES = [t for t in metadata.sorted_tables if t.name not in ("store", "store_group", "store_website")]
+#: Tables emptied by a reset (all of them; stores, their configuration and products are seeded again).
+DATA_TABLES = list(metadata.sorted_tables)
 
 
 def increment_prefix(store_id: int) -> str:
@@ -469,7 +482,7 @@ class Database:
                 _seed_products(conn, self.now())
 
     def reset(self) -> None:
-        """Empty every customer, sales and sequence table; reseed stores and products."""
+        """Empty every table; reseed the stores (stores added since are gone), their configuration and products."""
         if self.is_mysql:
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
@@ -534,27 +547,27 @@ def _make_engine(url: str) -> Engine:
 
 
 def _seed_stores(conn: Connection) -> None:
-    """Magento's admin website, group and store (id 0) plus the websites, groups and store views of :data:`STORES`.
+    """Magento's admin website, group and store (id 0), the websites and store views of :mod:`sandbox.catalog`
+    (one store group per website) and their configuration: base currency per website, display currency and
+    "Disable Email Communications" per store view.
 
-    Each table is filled only while empty (a database made before ``store_group`` existed gets its groups).
+    Each table is filled only while empty (a database made before a table existed gets its rows).
     """
-    website_ids = sorted({website for _, website, _ in STORES.values()})
     if not conn.execute(text("SELECT COUNT(*) FROM store_website")).scalar():
         websites = [{"website_id": 0, "code": "admin", "name": "Admin", "default_group_id": 0, "is_default": 0}]
         websites += [
-            {"website_id": w, "code": "base" if w == 1 else f"website_{w}",
-             "name": "Main Website" if w == 1 else f"Website {w}", "default_group_id": w, "is_default": int(w == 1)}
-            for w in website_ids
-        ]  # fmt: skip
+            {"website_id": w, "code": code, "name": name, "default_group_id": w, "is_default": int(w == 1)}
+            for w, (code, name, _) in WEBSITES.items()
+        ]
         conn.execute(insert(store_website), websites)
     if not conn.execute(text("SELECT COUNT(*) FROM store_group")).scalar():
         groups = [{"group_id": 0, "website_id": 0, "name": "Default", "root_category_id": 0, "default_store_id": 0,
                    "code": "default"}]  # fmt: skip
         groups += [
-            {"group_id": w, "website_id": w, "name": "Main Website Store" if w == 1 else f"Website {w} Store",
-             "root_category_id": 2, "code": "main_website_store" if w == 1 else f"website_{w}_store",
+            {"group_id": w, "website_id": w, "name": "Main Website Store" if w == 1 else f"{name} Store",
+             "root_category_id": 2, "code": "main_website_store" if w == 1 else f"{code}_store",
              "default_store_id": min(sid for sid, wid, _ in STORES.values() if wid == w)}
-            for w in website_ids
+            for w, (code, name, _) in WEBSITES.items()
         ]  # fmt: skip
         conn.execute(insert(store_group), groups)
     if not conn.execute(text("SELECT COUNT(*) FROM store")).scalar():
@@ -565,6 +578,17 @@ def _seed_stores(conn: Connection) -> None:
             for code, (sid, wid, _) in STORES.items()
         ]  # fmt: skip
         conn.execute(insert(store), stores)
+    if not conn.execute(text("SELECT COUNT(*) FROM core_config_data")).scalar():
+        config = [{"scope": "default", "scope_id": 0, "path": "currency/options/base", "value": "USD"}]
+        config += [
+            {"scope": "websites", "scope_id": w, "path": "currency/options/base", "value": currency}
+            for w, (_, _, currency) in WEBSITES.items()
+        ]
+        for code, (sid, _, currency) in STORES.items():
+            config.append({"scope": "stores", "scope_id": sid, "path": "currency/options/default", "value": currency})
+            if code in EMAILS_DISABLED:
+                config.append({"scope": "stores", "scope_id": sid, "path": "system/smtp/disable", "value": "1"})
+        conn.execute(insert(core_config_data), config)
 
 
 def _seed_products(conn: Connection, now: datetime) -> None:

@@ -188,13 +188,11 @@ class CommerceClient:
         with self._stats_lock:
             setattr(self.stats, name, getattr(self.stats, name) + n)
 
-    def _url(self, template: str, path_params: dict[str, Any] | None, *, store: bool = True) -> str:
+    def _url(self, template: str, path_params: dict[str, Any] | None, *, store: bool | str = True) -> str:
+        """The URL of a route: under the client's store code (``store=True``), none (False), or the one given."""
         path = template.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
-        prefix = (
-            f"{self.base_url}/rest/{quote(self.store_code, safe='')}"
-            if store and self.store_code
-            else f"{self.base_url}/rest"
-        )
+        code = store if isinstance(store, str) else (self.store_code if store else None)
+        prefix = f"{self.base_url}/rest/{quote(code, safe='')}" if code else f"{self.base_url}/rest"
         return prefix + path
 
     # ------------------------------------------------------------------ auth
@@ -244,7 +242,7 @@ class CommerceClient:
         body: Any = None,
         idempotent: bool,
         auth: bool = True,
-        store: bool = True,
+        store: bool | str = True,
     ) -> Any:
         """One logical call. Reads retry; writes raise :class:`_Ambiguous` when the outcome is unknown."""
         url = self._url(template, path_params, store=store)
@@ -437,13 +435,19 @@ class CommerceClient:
         items = self.search_customers(criteria.page(1))["items"]
         return items[0] if items else None
 
-    def create_customer(self, customer: dict[str, Any], password: str | None = None) -> dict[str, Any]:
-        """``POST /V1/customers``; returns the created customer.
+    def create_customer(
+        self, customer: dict[str, Any], password: str | None = None, *, store_code: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /V1/customers`` (under ``/rest/<store_code>`` when given); returns the created customer.
 
         Lost response: looks the customer up by ``email`` + ``website_id``
         (Magento's unique key, so a second create could only fail) and returns
         it; sends again only if there is none. Magento sends its new-account
-        e-mail for every created account.
+        e-mail for every created account unless "Disable Email Communications"
+        is set for the store view of the request (its current store): the sync
+        creates Amazon customers under their customer store view's code, with
+        ``customer.store_id`` that store view (README, "Commerce stores
+        and buyer e-mails").
         """
         email = customer.get("email")
         if not email:
@@ -458,8 +462,25 @@ class CommerceClient:
             return found if found is not None else NOT_DONE
 
         return self._write(
-            "create_customer", lambda: self._call("POST", "/V1/customers", body=body, idempotent=False), resolve
+            "create_customer",
+            lambda: self._call("POST", "/V1/customers", body=body, idempotent=False, store=store_code or True),
+            resolve,
         )
+
+    # ------------------------------------------------------------------ stores
+
+    def store_views(self) -> list[dict[str, Any]]:
+        """``GET /V1/store/storeViews``: every store view (``id``, ``code``, ``website_id``...), admin included."""
+        return self._get("/V1/store/storeViews")
+
+    def websites(self) -> list[dict[str, Any]]:
+        """``GET /V1/store/websites``: every website (``id``, ``code``, ``name``...), admin included."""
+        return self._get("/V1/store/websites")
+
+    def store_configs(self, codes: list[str] | None = None) -> list[dict[str, Any]]:
+        """``GET /V1/store/storeConfigs``: each store view's configuration (``base_currency_code``...)."""
+        params = [("storeCodes[]", code) for code in codes] if codes else None
+        return self._get("/V1/store/storeConfigs", params=params)
 
     # ------------------------------------------------------------------ orders
 
