@@ -103,7 +103,7 @@ def report(channel: Engine, notifications: list[dict], commerce_db: str) -> None
         f"Commerce welcome e-mails for new accounts: {kinds['new_account']} "
         "(accounts are created in store views with e-mails disabled)"
     )
-    print("\nWhy orders were kept out (retried on every run):")
+    print("\nWhy orders were kept out (retried with growing delays, then left for an operator):")
     by_reason: dict[str, list[str]] = {}
     for order in kept_out:
         by_reason.setdefault(order.reason, []).append(order.amazon_order_id)
