@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -477,23 +478,33 @@ def test_split_name(name, expected):
 
 
 def test_generated_orders_map_with_amazon_totals(commerce_validator):
+    """Every verified generated order, on every generated marketplace, maps with Amazon's total to the minor unit."""
     generator = pytest.importorskip("sandbox.generator")
     from datetime import UTC, datetime
 
-    timelines = generator.generate_orders(200, 48, 11, datetime(2026, 3, 1, 12, tzinfo=UTC))
+    from sandbox.catalog import MARKETPLACES
+
+    codes = {marketplace: f"store_{country.lower()}" for marketplace, (country, _, _) in MARKETPLACES.items()}
+    stores = {code: StoreRef(index + 1, 1, code, MARKETPLACES[m][1]) for index, (m, code) in enumerate(codes.items())}
+    settings = parse_settings({
+        "store_by_marketplace": codes,
+        "stores": {c: {"store_id": s.store_id, "website_id": 1, "currency": s.currency} for c, s in stores.items()},
+    })  # fmt: skip
+    timelines = generator.generate_orders(400, 48, 11, datetime(2026, 3, 1, 12, tzinfo=UTC))
     validator = commerce_validator("sales-data-order-interface")
-    mapped = 0
+    mapped: Counter[str] = Counter()
     for timeline in timelines:
         o = timeline[-1]
         if o["fulfillment"]["fulfillmentStatus"] in ("PENDING", "PENDING_AVAILABILITY"):
             continue
+        store = stores[codes[o["salesChannel"]["marketplaceId"]]]
         try:
-            e = map_order(o)
+            e = to_commerce_order(o, store=store, settings=settings, customer_id=None, increment_id=None)
         except MappingError as exc:
             raise AssertionError(f"{o['orderId']}: {exc}") from None  # the generator makes only importable shapes
-        mapped += 1
+        mapped[e["order_currency_code"]] += 1
         assert not list(validator.iter_errors(e))
         assert D(e["grand_total"]) == Decimal(o["proceeds"]["grandTotal"]["amount"])
         total = D(e["subtotal"]) + D(e["shipping_amount"]) + D(e["tax_amount"]) + D(e["discount_amount"])
         assert total == D(e["grand_total"])
-    assert mapped > 150
+    assert sum(mapped.values()) > 300 and len(mapped) >= 6
