@@ -264,6 +264,18 @@ def test_every_charge_type_lands_in_shipping_and_handling_with_amazons_total(com
     assert "Delivery tip status on Amazon: FINALIZED." in history["comment"]
 
 
+def test_order_breakdowns_that_disagree_with_the_items_do_not_change_amazons_total():
+    o = order(line("MUG-001", unit="10.00", tax_rate="0.10"))  # 11.00
+    usd = lambda amount: {"amount": amount, "currencyCode": "USD"}  # noqa: E731
+    o["proceeds"]["breakdowns"] = [{"type": "ITEM", "subtotal": usd("10.00")}, {"type": "TAX", "subtotal": usd("1.50")}]
+    e = map_order(o)  # Amazon's order TAX sum is off by 0.50, its grand total is not: the total decides
+    assert (e["grand_total"], e["shipping_amount"]) == (11.00, 0.0)
+    o["proceeds"]["breakdowns"].append({"type": "DELIVERY_TIP", "subtotal": usd("2.00")})
+    o["proceeds"]["grandTotal"] = usd("13.00")
+    e = map_order(o)  # the tip counts, the disagreeing TAX sum does not
+    assert (e["grand_total"], e["shipping_amount"], e["tax_amount"]) == (13.00, 2.00, 1.00)
+
+
 def test_zero_decimal_currencies_keep_whole_amounts():
     o = order(line("MUG-001", qty=2, unit="1980", shipping="350", currency="USD"))
     for item in o["orderItems"]:  # the same order in yen: Amazon sends whole amounts
@@ -309,7 +321,7 @@ def test_business_order_facts_gift_messages_and_aliases():
     comment = e["status_histories"][0]["comment"]
     for text in ("Amazon programs: Prime, Amazon Business.", "seller order id SELLER-1",
                  "Replacement for Amazon order 111-0000000-0000001.",
-                 "ship by 2026-03-01 00:00:00 – 2026-03-02 23:59:59 UTC; deliver by until 2026-03-05 23:59:59 UTC",
+                 "ship by 2026-03-01 00:00:00 – 2026-03-02 23:59:59 UTC; deliver by 2026-03-05 23:59:59 UTC",
                  "purchase order number PO-2024-12345", "buyer VAT registration in the order's VAT number",
                  "Gift order: 2 item(s) with a gift message (on the items), gift wrap PREMIUM."):  # fmt: skip
         assert text in comment, comment

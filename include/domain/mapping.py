@@ -304,6 +304,18 @@ def order_level_charges(order: dict[str, Any], items: list[ItemMoney]) -> dict[s
     }
 
 
+def _order_charges(order: dict[str, Any], items: list[ItemMoney], amazon_total: Decimal) -> dict[str, Decimal]:
+    """The order-level charges that, with the items, make Amazon's grand total: every category's remainder, else
+    only the categories without an item counterpart (``DELIVERY_TIP``...), else none (the grand total then decides)."""
+    remainders = order_level_charges(order, items)
+    items_total = sum((money.row_total_due for money in items), ZERO)
+    candidates = [remainders, {k: v for k, v in remainders.items() if k not in NATIVE_CHARGES}]
+    for charges in candidates:
+        if items_total + sum(charges.values(), ZERO) == amazon_total:
+            return charges
+    return {}
+
+
 def charge_name(kind: str) -> str:
     """A charge type in staff's words."""
     return CHARGE_NAMES.get(kind, kind.replace("_", " ").lower())
@@ -499,8 +511,10 @@ def _window(window: Any) -> str | None:
     start, end = _magento_time(window.get("earliestDateTime")), _magento_time(window.get("latestDateTime"))
     if start and end:
         return f"{start} – {end} UTC"
-    if start or end:
-        return f"{'from ' + start if start else 'until ' + end} UTC"
+    if end:
+        return f"{end} UTC"
+    if start:
+        return f"(window from {start}) UTC"
     return None
 
 
@@ -647,7 +661,7 @@ def to_commerce_order(
 
     first, last = _buyer_name_or_placeholder(order, settings)
     address = _delivery_address(order)
-    recipient_name = " ".join((address or {}).get("name", "").split()) or f"{first} {last}"
+    recipient_name = " ".join(((address or {}).get("name") or "").split()) or f"{first} {last}"
     entity_items: list[dict[str, Any]] = []
     monies: list[ItemMoney] = []
     subtotal = shipping = item_tax = shipping_tax = item_discount = shipping_discount = ZERO
@@ -724,7 +738,7 @@ def to_commerce_order(
             line["extension_attributes"] = {"gift_message": _gift_message(message, f"{first} {last}", recipient_name)}
         entity_items.append(line)
 
-    for kind, value in order_level_charges(order, monies).items():
+    for kind, value in _order_charges(order, monies, amazon_total).items():
         if kind == "TAX":
             _add(handling, "TAX_ORDER", value)
         elif kind == "DISCOUNT":
