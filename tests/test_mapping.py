@@ -40,6 +40,9 @@ SETTINGS = OrderSettings()
 @pytest.fixture(scope="module")
 def commerce_validator(specs_dir):
     spec = json.loads((specs_dir / "commerce" / "magento-2.4.5-admin-rest.json").read_text())
+    for schema in spec["components"]["schemas"].values():  # strict: every field we send must be in Magento's schema
+        if "properties" in schema:
+            schema["additionalProperties"] = False
 
     def validator(name: str) -> Draft7Validator:
         return Draft7Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]})
@@ -292,7 +295,7 @@ def test_zero_decimal_currencies_keep_whole_amounts():
     assert e["items"][0]["price"] == 1980.0
 
 
-def test_business_order_facts_gift_messages_and_aliases():
+def test_business_order_facts_gift_messages_and_aliases(commerce_validator):
     o = order(line("MUG-001", unit="10.00"), line("TEE-001", unit="20.00"), buyer_name="Ana Smith")
     o["programs"] = ["PRIME", "AMAZON_BUSINESS"]
     o["buyer"].update(buyerCompanyName="Smith Industries LLC", buyerPurchaseOrderNumber="PO-2024-12345")
@@ -308,6 +311,7 @@ def test_business_order_facts_gift_messages_and_aliases():
     for item in o["orderItems"]:
         item["fulfillment"]["packing"] = {"giftOption": {"giftMessage": "Happy birthday!", "giftWrapLevel": "PREMIUM"}}
     e = map_order(o)
+    assert not list(commerce_validator("sales-data-order-interface").iter_errors(e))
     assert e["payment"]["po_number"] == "PO-2024-12345"
     assert e["billing_address"]["company"] == "Smith Industries LLC"
     assert e["extension_attributes"]["shipping_assignments"][0]["shipping"]["address"]["company"] == (
@@ -329,9 +333,10 @@ def test_business_order_facts_gift_messages_and_aliases():
         assert secret not in comment
 
 
-def test_fba_order_without_address_gets_a_marked_placeholder_and_stays_guest():
+def test_fba_order_without_address_gets_a_marked_placeholder_and_stays_guest(commerce_validator):
     o = order(status="SHIPPED", fulfilled_by="AMAZON", buyer_name=None, buyer_email=None, address=False)
     e = map_order(o)
+    assert not list(commerce_validator("sales-data-order-interface").iter_errors(e))
     shipping = e["extension_attributes"]["shipping_assignments"][0]["shipping"]["address"]
     assert shipping["street"] == ["Address withheld by Amazon (FBA)"] and shipping["country_id"] == "US"
     assert (shipping["firstname"], shipping["lastname"], shipping["telephone"]) == ("Amazon", "FBA customer", "N/A")
