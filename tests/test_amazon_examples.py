@@ -2,8 +2,9 @@
 
 * every example order of Amazon's Orders v2026-01-01 model (``examples`` and
   ``x-amzn-api-sandbox`` of searchOrders and getOrder, read from ../shared/specs
-  at test time), each with a Commerce store for its marketplace, is staged and
-  imported through the Commerce sandbox over HTTP; the Commerce order is read
+  at test time), each with a Commerce store for its marketplace, is served by
+  the SP-API sandbox and synced by the DAG (getOrder, staging, import into the
+  Commerce sandbox over HTTP); the Commerce order is read
   back and checked field by field (totals and currency, charges and tip, gift
   messages, company, purchase order number, tax registration, order facts, the
   placeholder address of an FBA order Amazon gives no address for);
@@ -25,7 +26,9 @@ import pytest
 from sqlalchemy import create_engine, delete, insert, select
 
 from sandbox.catalog import MARKETPLACES
+from tests.conftest import task_states, xcom_result
 from tests.test_bad_orders import _channel_state, _stage_and_import
+from tests.test_operations import put_orders, succeeded
 
 #: Store view codes and ids this test gives the marketplaces the sandbox has no store for.
 FIRST_TEST_STORE_ID = 40
@@ -119,10 +122,12 @@ def test_amazon_examples_import_with_every_field_in_its_place(sync_env, specs_di
     orders = list(examples.values())
     currencies = {o["salesChannel"]["marketplaceId"]: o["proceeds"]["grandTotal"]["currencyCode"] for o in orders}
     add_products(sync_env.sandbox, orders)
+    put_orders(sync_env, *orders)  # Amazon's side: the SP-API sandbox serves them through getOrder
     with commerce_stores(sync_env.sandbox, currencies) as stores:
         sync_env.settings(fba_import=True, **stores)
-        staged = _stage_and_import(sync_env, "amazon-examples", orders)
-        assert staged["rejected_count"] == 0
+        run = sync_env.run_sync(amazon_order_ids=sorted(examples))  # the DAG: extract, stage, import
+        assert succeeded(run), task_states(run)
+        assert xcom_result(run, "summarize")["staged"]["orders"] == len(examples)
         state = _channel_state(sync_env, list(examples))
         commerce = commerce_orders(sync_env.sandbox, list(examples))
 
