@@ -7,7 +7,8 @@
   Commerce sandbox over HTTP); the Commerce order is read
   back and checked field by field (totals and currency, charges and tip, gift
   messages, company, purchase order number, tax registration, order facts, the
-  placeholder address of an FBA order Amazon gives no address for);
+  placeholder address of an FBA order Amazon gives no address for, the hold
+  of an order whose buyer asked to cancel);
 * a generated history carrying every shape is imported on SQLite and on
   PostgreSQL: every importable order is in Commerce with Amazon's total, and
   the only orders kept out are those with an unknown SKU.
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, delete, insert, select
 
+from include.domain.cancel_requests import HOLD_PREFIX, cancellation_requested
 from sandbox.catalog import MARKETPLACES
 from tests.conftest import task_states, xcom_result
 from tests.test_bad_orders import _channel_state, _stage_and_import
@@ -113,12 +115,22 @@ def withheld_fba_variant(example: dict) -> dict:
     return variant
 
 
+def cancel_requested_variant(example: dict) -> dict:
+    """Amazon's unshipped BR example after its buyer asked to cancel (a request nobody executed yet)."""
+    variant = copy.deepcopy(example)
+    variant["orderId"] = "171-0000000-0000001"
+    for item in variant["orderItems"]:
+        item["cancellation"] = {"cancellationRequest": {"requester": "BUYER", "cancelReason": "Ordered by mistake"}}
+    return variant
+
+
 def test_amazon_examples_import_with_every_field_in_its_place(sync_env, specs_dir):
     from tests.test_order_validation import _worked_examples
 
     examples = {e["orderId"]: e for e in _worked_examples(specs_dir)}
     jp = examples["250-1234567-8901234"]
     examples["250-0000000-0000001"] = withheld_fba_variant(jp)
+    examples["171-0000000-0000001"] = cancel_requested_variant(examples["171-9876543-2109876"])
     orders = list(examples.values())
     currencies = {o["salesChannel"]["marketplaceId"]: o["proceeds"]["grandTotal"]["currencyCode"] for o in orders}
     add_products(sync_env.sandbox, orders)
@@ -192,6 +204,10 @@ def test_amazon_examples_import_with_every_field_in_its_place(sync_env, specs_di
     assert "Amazon programs: In-store pickup." in comment(pickup)
     assert shipping_address(pickup)["company"] == "Test Store"
 
+    requested = commerce["171-0000000-0000001"]  # the buyer asked to cancel: on hold, so the warehouse does not ship
+    assert requested["state"] == "holded" and HOLD_PREFIX in comment(requested)
+    assert commerce["171-9876543-2109876"]["state"] == "processing"
+
     withheld = commerce["250-0000000-0000001"]  # FBA without buyer or address: marked placeholder, guest
     address = shipping_address(withheld)
     assert address["street"] == ["Address withheld by Amazon (FBA)"] and address["country_id"] == "JP"
@@ -245,4 +261,5 @@ def test_a_generated_history_of_every_shape_imports_with_amazons_totals(sync_env
         assert shipping_address(commerce[o["orderId"]])["street"] == ["Address withheld by Amazon (FBA)"]
     having(lambda o: o["proceeds"]["grandTotal"]["currencyCode"] == "JPY")
     having(lambda o: o["proceeds"]["grandTotal"]["currencyCode"] in ("EUR", "GBP", "SEK", "PLN", "TRY", "BRL"))
-    having(lambda o: "cancellationRequest" in o["orderItems"][0].get("cancellation", {}))
+    for o in having(cancellation_requested):
+        assert commerce[o["orderId"]]["state"] == "holded", o["orderId"]
