@@ -53,6 +53,14 @@ MARKETPLACES: dict[str, tuple[str, str, Decimal]] = {
     "ATVPDKIKX0DER": ("US", "USD", Decimal("1")),
     "A2EUQ1WTGCTBG2": ("CA", "CAD", Decimal("1.37")),
     "A1AM78C64UM0Y8": ("MX", "MXN", Decimal("18.20")),
+    "A2Q3Y263D00KWC": ("BR", "BRL", Decimal("5.60")),
+    "A1F83G8C2ARO7P": ("GB", "GBP", Decimal("0.79")),
+    "A1PA6795UKMFR9": ("DE", "EUR", Decimal("0.92")),
+    "A13V1IB3VIYZZH": ("FR", "EUR", Decimal("0.92")),
+    "A2NODRKZP88ZB9": ("SE", "SEK", Decimal("10.50")),
+    "A1C3SOZRARQ6R3": ("PL", "PLN", Decimal("4.00")),
+    "A33AVAJ2PDY3EV": ("TR", "TRY", Decimal("34.00")),
+    "A1VC38T7YXB528": ("JP", "JPY", Decimal("150")),
 }
 
 #: Commerce websites the sandbox seeds: website_id -> (code, name, base currency). Each currency has its own

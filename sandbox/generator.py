@@ -10,8 +10,9 @@ Amazon does for ``PENDING`` orders.
 What the histories contain (all draws come from ``random.Random(seed)``, so the same
 ``seed`` and ``now`` give the same orders):
 
-* ~70 % merchant-fulfilled (MFN) and ~30 % FBA orders on the US, CA and MX
-  marketplaces (about 70/18/12 %), each in its marketplace currency;
+* ~70 % merchant-fulfilled (MFN) and ~30 % FBA orders, mostly on the US, CA and
+  MX marketplaces (about 62/16/10 %) and ~12 % on BR, UK, DE, FR, SE, PL, TR and
+  JP (BRL, GBP, EUR, SEK, PLN, TRY, JPY: whole yen), each in its currency;
 * MFN: ``PENDING`` -> ``UNSHIPPED`` after a few minutes; some are later shipped by
   the seller (one or two packages, ``PARTIALLY_SHIPPED`` in between), some are
   cancelled while pending or by the buyer once unshipped;
@@ -20,14 +21,26 @@ What the histories contain (all draws come from ``random.Random(seed)``, so the 
   :data:`~sandbox.catalog.UNKNOWN_SKUS` SKU), prices converted with the marketplace
   FX rate, item tax, shipping and shipping tax, promotion discounts;
 * returning buyers (~25 % of orders reuse an earlier buyer's e-mail, name and
-  address), and a few orders with no buyer e-mail or no delivery address.
+  address), and a few merchant-fulfilled orders with no buyer e-mail;
+* the shapes of Amazon's published examples, at realistic rates: Prime (~35 %
+  of MFN, every FBA order), gift wrap (``GIFT_WRAP`` charge and tax) with gift
+  messages (~4 %) and gift messages alone (~2 %), ``DELIVERY_TIP`` order
+  charges (~3 % of US MFN orders), ``COD_FEE`` (~1 % of MX, TR and JP) and
+  ``OTHER`` charges (~0.5 %), business orders (~6 %: ``AMAZON_BUSINESS``,
+  buyer company, purchase order number on most, buyer VAT registration in the
+  EU, TR and BR), in-store pickup (~1 % of US MFN), seller order ids (~10 %),
+  replacement orders (~1 %, naming an earlier order), buyer cancellation
+  requests on ~6 % of unshipped MFN orders (most then cancelled), and FBA
+  orders for which Amazon withholds the buyer's name and address (~30 % of FBA).
+  Merchant-fulfilled orders always have their delivery address once verified,
+  as Amazon sends it.
 
 Money model, identical at item and order level (what a Commerce grand total needs)::
 
-    proceedsTotal = ITEM + SHIPPING + TAX + DISCOUNT        (DISCOUNT is negative)
-    TAX      = detailed ITEM tax + SHIPPING tax
+    proceedsTotal = ITEM + SHIPPING + GIFT_WRAP + COD_FEE + OTHER + TAX + DISCOUNT   (DISCOUNT is negative)
+    TAX      = detailed ITEM tax + SHIPPING tax + GIFT_WRAP tax
     DISCOUNT = -(detailed ITEM promotion + SHIPPING promotion)
-    order grandTotal = sum of item proceedsTotal; order breakdowns = sums per type
+    order grandTotal = sum of item proceedsTotal + DELIVERY_TIP; order breakdowns = sums per type (+ the tip)
 
 Transitions later than ``now`` are not generated: the history ends at ``now``.
 """
@@ -46,20 +59,55 @@ from sandbox.catalog import MARKETPLACES, PRODUCTS, UNKNOWN_SKUS, Product
 from sandbox.spapi.times import floor_seconds, iso_z, parse_iso, utcnow
 
 CENT = Decimal("0.01")
+#: Currencies without minor units (ISO 4217) among the generator's marketplaces.
+ZERO_DECIMAL = frozenset({"JPY"})
 
 MARKETPLACE_NAMES = {
     "ATVPDKIKX0DER": "Amazon.com",
     "A2EUQ1WTGCTBG2": "Amazon.ca",
     "A1AM78C64UM0Y8": "Amazon.com.mx",
+    "A2Q3Y263D00KWC": "Amazon.com.br",
+    "A1F83G8C2ARO7P": "Amazon.co.uk",
+    "A1PA6795UKMFR9": "Amazon.de",
+    "A13V1IB3VIYZZH": "Amazon.fr",
+    "A2NODRKZP88ZB9": "Amazon.se",
+    "A1C3SOZRARQ6R3": "Amazon.pl",
+    "A33AVAJ2PDY3EV": "Amazon.com.tr",
+    "A1VC38T7YXB528": "Amazon.co.jp",
 }
-_MARKETPLACE_WEIGHTS = {"ATVPDKIKX0DER": 70, "A2EUQ1WTGCTBG2": 18, "A1AM78C64UM0Y8": 12}
-_EMAIL_DOMAINS = {"US": "marketplace.amazon.com", "CA": "marketplace.amazon.ca", "MX": "marketplace.amazon.com.mx"}
-_ORDER_PREFIXES = {"US": ("111", "112", "113", "114"), "CA": ("701", "702"), "MX": ("701", "702")}
-_TAX_PARTY = {"US": "Amazon Services, Inc.", "CA": "Amazon.com.ca ULC", "MX": "Servicios Comerciales Amazon Mexico"}
+_MARKETPLACE_WEIGHTS = {
+    "ATVPDKIKX0DER": 62, "A2EUQ1WTGCTBG2": 16, "A1AM78C64UM0Y8": 10, "A1F83G8C2ARO7P": 2.5, "A1PA6795UKMFR9": 2,
+    "A13V1IB3VIYZZH": 1.5, "A1VC38T7YXB528": 1.5, "A2Q3Y263D00KWC": 1.5, "A2NODRKZP88ZB9": 1, "A1C3SOZRARQ6R3": 1,
+    "A33AVAJ2PDY3EV": 1,
+}  # fmt: skip
+_EMAIL_DOMAINS = {
+    "US": "marketplace.amazon.com", "CA": "marketplace.amazon.ca", "MX": "marketplace.amazon.com.mx",
+    "BR": "marketplace.amazon.com.br", "GB": "marketplace.amazon.co.uk", "DE": "marketplace.amazon.de",
+    "FR": "marketplace.amazon.fr", "SE": "marketplace.amazon.se", "PL": "marketplace.amazon.pl",
+    "TR": "marketplace.amazon.com.tr", "JP": "marketplace.amazon.co.jp",
+}  # fmt: skip
+_EU = ("GB", "DE", "FR", "SE", "PL")
+_ORDER_PREFIXES = {
+    "US": ("111", "112", "113", "114"), "CA": ("701", "702"), "MX": ("701", "702"), "BR": ("171",),
+    **{country: ("202", "203", "204", "205", "206") for country in _EU}, "TR": ("028",), "JP": ("249", "250"),
+}  # fmt: skip
+_TAX_PARTY = {
+    "US": "Amazon Services, Inc.", "CA": "Amazon.com.ca ULC", "MX": "Servicios Comerciales Amazon Mexico",
+    "BR": "Amazon Servicos de Varejo do Brasil Ltda", "TR": "Amazon Turkey Perakende Hizmetleri Limited Sirketi",
+    "JP": "Amazon Japan G.K.", **{country: "Amazon Services Europe S.a.r.L." for country in _EU},
+}  # fmt: skip
 _CARRIERS = {
     "US": (("UPS", "UPS Ground"), ("USPS", "USPS Priority Mail"), ("FedEx", "FedEx Home Delivery")),
     "CA": (("Canada Post", "Expedited Parcel"), ("Purolator", "Purolator Ground")),
     "MX": (("Estafeta", "Dia Siguiente"), ("DHL", "DHL Express")),
+    "BR": (("Correios", "SEDEX"), ("Jadlog", "Jadlog Package")),
+    "GB": (("Royal Mail", "Royal Mail Tracked 48"), ("DPD", "DPD Next Day")),
+    "DE": (("DHL", "DHL Paket"), ("Hermes", "Hermes Paket")),
+    "FR": (("Colissimo", "Colissimo Domicile"), ("Chronopost", "Chrono 13")),
+    "SE": (("PostNord", "MyPack Home"), ("DHL", "DHL Parcel")),
+    "PL": (("InPost", "Paczkomat"), ("DPD", "DPD Classic")),
+    "TR": (("Yurtici Kargo", "Standart"), ("Aras Kargo", "Standart")),
+    "JP": (("Yamato Transport", "TA-Q-BIN"), ("Sagawa Express", "Hikyaku Express")),
 }
 # (city, state/region, postal code, combined sales-tax rate collected by Amazon)
 _PLACES = {
@@ -89,7 +137,27 @@ _PLACES = {
         ("Puebla", "PUE", "72000", "0.16"),
     ],
 }
+_PLACES.update(
+    {
+        "BR": [("Sao Paulo", "SP", "01310-100", "0"), ("Rio de Janeiro", "RJ", "20040-002", "0")],
+        "GB": [("London", "England", "SW1A 1AA", "0.20"), ("Manchester", "England", "M1 2AB", "0.20")],
+        "DE": [("Berlin", "Berlin", "10115", "0.19"), ("Munchen", "Bayern", "80331", "0.19")],
+        "FR": [("Paris", "Ile-de-France", "75001", "0.20"), ("Lyon", "Auvergne-Rhone-Alpes", "69001", "0.20")],
+        "SE": [("Stockholm", "Stockholm", "111 20", "0.25"), ("Goteborg", "Vastra Gotaland", "411 01", "0.25")],
+        "PL": [("Warszawa", "Mazowieckie", "00-001", "0.23"), ("Krakow", "Malopolskie", "30-001", "0.23")],
+        "TR": [("Istanbul", "Istanbul", "34430", "0.20"), ("Ankara", "Ankara", "06420", "0.20")],
+        "JP": [("Tokyo", "Tokyo", "150-0002", "0.10"), ("Osaka", "Osaka", "530-0001", "0.10")],
+    }
+)
 _STREETS = {
+    "BR": ("Avenida Paulista", "Rua das Flores"),
+    "GB": ("High Street", "Oak Avenue"),
+    "DE": ("Hauptstrasse", "Bahnhofstrasse"),
+    "FR": ("Rue de Rivoli", "Avenue Victor Hugo"),
+    "SE": ("Storgatan", "Drottninggatan"),
+    "PL": ("ul. Marszalkowska", "ul. Dluga"),
+    "TR": ("Istiklal Caddesi", "Ataturk Bulvari"),
+    "JP": ("Jingumae 1-1", "Umeda 2-4"),
     "US": ("Main St", "Oak Ave", "Maple Dr", "Cedar Ln", "Pine St", "Lake Rd", "Hill St", "2nd Ave"),
     "CA": ("King St W", "Queen St E", "Maple Rd", "Rue Sainte-Catherine", "Granville St", "Spring Garden Rd"),
     "MX": ("Av. Reforma", "Calle Juarez", "Av. Insurgentes", "Calle Hidalgo", "Av. Vallarta"),
@@ -99,6 +167,21 @@ _FIRST = ("Ana", "Ben", "Carla", "David", "Elena", "Farid", "Grace", "Hugo", "In
 _LAST = ("Smith", "Garcia", "Chen", "Martin", "Nguyen", "Lopez", "Brown", "Tremblay", "Roy", "Hernandez",
          "Wilson", "Patel", "Kim", "Silva", "Muller", "Moreau", "Rossi", "Cohen", "Singh", "Walker")  # fmt: skip
 _SERVICE_LEVELS = (("STANDARD", 70), ("EXPEDITED", 15), ("SECOND_DAY", 10), ("NEXT_DAY", 5))
+_PHONE_PREFIX = {
+    "MX": "52",
+    "BR": "55",
+    "GB": "44",
+    "DE": "49",
+    "FR": "33",
+    "SE": "46",
+    "PL": "48",
+    "TR": "90",
+    "JP": "81",
+}
+_COMPANIES = ("Northwind Traders", "Contoso Ltd", "Fabrikam Inc", "Tailspin Toys", "Litware GmbH", "Adatum SARL")
+_GIFT_MESSAGES = ("Happy birthday!", "Congratulations on the new job!", "Merry Christmas, love from us all",
+                  "Thank you for everything", "Enjoy your gift!")  # fmt: skip
+_CANCEL_REASONS = ("Order no longer needed", "Ordered by mistake", "Found a better price", "Delivery takes too long")
 _KNOWN_PRODUCTS = [p for p in PRODUCTS if p.sku not in UNKNOWN_SKUS]
 _UNKNOWN_PRODUCTS = [p for p in PRODUCTS if p.sku in UNKNOWN_SKUS]
 
@@ -114,13 +197,17 @@ class _Buyer:
     tax_rate: Decimal
 
 
+def _unit(currency: str) -> Decimal:
+    return Decimal(1) if currency in ZERO_DECIMAL else CENT
+
+
 def money(amount: Decimal, currency: str) -> dict[str, str]:
-    """A spec ``Money`` object with two decimals."""
-    return {"amount": str(amount.quantize(CENT, ROUND_HALF_UP)), "currencyCode": currency}
+    """A spec ``Money`` object in the currency's minor unit (two decimals; none for JPY)."""
+    return {"amount": str(amount.quantize(_unit(currency), ROUND_HALF_UP)), "currencyCode": currency}
 
 
-def _q(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
+def _q(value: Decimal, currency: str = "USD") -> Decimal:
+    return value.quantize(_unit(currency), ROUND_HALF_UP)
 
 
 def order_status(order: dict[str, Any]) -> str | None:
@@ -152,6 +239,7 @@ def generate_orders(count: int, hours: float, seed: int, now: datetime | None = 
     created_times = sorted(now - timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
     used_ids: set[str] = set()
     returning: dict[str, list[_Buyer]] = {mp: [] for mp in MARKETPLACES}
+    previous: list[str] = []
     timelines = []
     for created in created_times:
         created = floor_seconds(created)
@@ -165,7 +253,8 @@ def generate_orders(count: int, hours: float, seed: int, now: datetime | None = 
             buyer = _new_buyer(rng, country)
             if buyer.email:
                 pool.append(buyer)
-        order = _new_order(rng, created, marketplace, fba, buyer, used_ids)
+        order = _new_order(rng, created, marketplace, fba, buyer, used_ids, previous)
+        previous.append(order["orderId"])
         timelines.append(_timeline(rng, order, now, fba, country))
     return timelines
 
@@ -199,16 +288,13 @@ def _new_buyer(rng: random.Random, country: str) -> _Buyer:
         "stateOrRegion": region,
         "postalCode": postal,
         "countryCode": country,
-        "phone": f"+{'52' if country == 'MX' else '1'} {rng.randint(200, 989)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
+        "phone": f"+{_PHONE_PREFIX.get(country, '1')} {rng.randint(200, 989)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
         "addressType": "RESIDENTIAL" if rng.random() < 0.9 else "COMMERCIAL",
     }
     if rng.random() < 0.2:
         address["addressLine2"] = f"Apt {rng.randint(1, 40)}"
-    missing = rng.random()
-    if missing < 0.03:
+    if rng.random() < 0.03:
         return _Buyer(name, None, address, Decimal(rate))
-    if missing < 0.05:
-        return _Buyer(name, email, None, Decimal(rate))
     return _Buyer(name, email, address, Decimal(rate))
 
 
@@ -222,28 +308,37 @@ def _new_id(rng: random.Random, prefix: str, used: set[str]) -> str:
 
 def _line(rng: random.Random, product: Product, qty: int, item_id: str, ctx: dict[str, Any], first: bool) -> dict:
     currency, fx, rate = ctx["currency"], ctx["fx"], ctx["tax_rate"]
-    unit = _q(product.price * fx)
+    unit = _q(product.price * fx, currency)
     item_total = unit * qty
     shipping = Decimal(0)
     if first and not ctx["free_shipping"]:
-        shipping = _q(Decimal(rng.choice(("3.99", "4.99", "5.99", "7.99"))) * fx)
+        shipping = _q(Decimal(rng.choice(("3.99", "4.99", "5.99", "7.99"))) * fx, currency)
     promotions, item_disc, ship_disc = [], Decimal(0), Decimal(0)
     if rng.random() < 0.15:
-        item_disc = _q(item_total * Decimal(rng.choice(("0.10", "0.15", "0.20"))))
+        item_disc = _q(item_total * Decimal(rng.choice(("0.10", "0.15", "0.20"))), currency)
         promotions.append({"promotionId": f"PLM-{rng.randint(10000, 99999)}-{rng.choice(('SAVE', 'DEAL', 'LD'))}"})
     if shipping and rng.random() < 0.08:
         ship_disc = shipping
         promotions.append({"promotionId": f"FreeShipping-{rng.randint(1000, 9999)}"})
-    item_tax, ship_tax = _q((item_total - item_disc) * rate), _q((shipping - ship_disc) * rate)
+    item_tax, ship_tax = _q((item_total - item_disc) * rate, currency), _q((shipping - ship_disc) * rate, currency)
+    wrap = _q(Decimal("3.99") * fx, currency) if ctx["gift_wrap"] else Decimal(0)
+    wrap_tax = _q(wrap * rate, currency)
+    fees = {kind: _q(Decimal(amount) * fx, currency) for kind, amount in (("COD_FEE", "2.00"), ("OTHER", "1.50"))
+            if first and ctx[kind]}  # fmt: skip
     breakdowns: list[dict[str, Any]] = [{"type": "ITEM", "subtotal": money(item_total, currency)}]
     if shipping:
         breakdowns.append({"type": "SHIPPING", "subtotal": money(shipping, currency)})
-    if item_tax or ship_tax:
+    if wrap:
+        breakdowns.append({"type": "GIFT_WRAP", "subtotal": money(wrap, currency)})
+    breakdowns.extend({"type": kind, "subtotal": money(amount, currency)} for kind, amount in fees.items())
+    if item_tax or ship_tax or wrap_tax:
         detail = [{"subtype": "ITEM", "value": money(item_tax, currency)}]
         if shipping:
             detail.append({"subtype": "SHIPPING", "value": money(ship_tax, currency)})
+        if wrap_tax:
+            detail.append({"subtype": "GIFT_WRAP", "value": money(wrap_tax, currency)})
         breakdowns.append(
-            {"type": "TAX", "subtotal": money(item_tax + ship_tax, currency), "detailedBreakdowns": detail}
+            {"type": "TAX", "subtotal": money(item_tax + ship_tax + wrap_tax, currency), "detailedBreakdowns": detail}
         )
     if item_disc or ship_disc:
         detail = []
@@ -254,7 +349,7 @@ def _line(rng: random.Random, product: Product, qty: int, item_id: str, ctx: dic
         breakdowns.append(
             {"type": "DISCOUNT", "subtotal": money(-(item_disc + ship_disc), currency), "detailedBreakdowns": detail}
         )
-    total = item_total + shipping + item_tax + ship_tax - item_disc - ship_disc
+    total = item_total + shipping + item_tax + ship_tax - item_disc - ship_disc + wrap + wrap_tax + sum(fees.values())
     item: dict[str, Any] = {
         "orderItemId": item_id,
         "quantityOrdered": qty,
@@ -271,11 +366,20 @@ def _line(rng: random.Random, product: Product, qty: int, item_id: str, ctx: dic
     }
     if promotions:
         item["promotion"] = {"breakdowns": promotions}
+    if ctx["gift_message"] or wrap:
+        option: dict[str, str] = {}
+        if ctx["gift_message"]:
+            option["giftMessage"] = ctx["gift_message"]
+        if wrap:
+            option["giftWrapLevel"] = ctx["gift_wrap"]
+        item["fulfillment"]["packing"] = {"giftOption": option}
+    if ctx["business"]:
+        item["product"]["price"]["priceDesignation"] = "BUSINESS_PRICE"
     return item
 
 
-def order_proceeds(items: list[dict[str, Any]], currency: str) -> dict[str, Any]:
-    """Order-level proceeds: per-type sums of the item breakdowns and their grand total."""
+def order_proceeds(items: list[dict[str, Any]], currency: str, tip: Decimal = Decimal(0)) -> dict[str, Any]:
+    """Order-level proceeds: per-type sums of the item breakdowns, the order's delivery tip, and their grand total."""
     sums: dict[str, Decimal] = {}
     total = Decimal(0)
     for item in items:
@@ -283,22 +387,37 @@ def order_proceeds(items: list[dict[str, Any]], currency: str) -> dict[str, Any]
         total += Decimal(proceeds.get("proceedsTotal", {}).get("amount", "0"))
         for part in proceeds.get("breakdowns", []):
             sums[part["type"]] = sums.get(part["type"], Decimal(0)) + Decimal(part["subtotal"]["amount"])
-    order = ("ITEM", "SHIPPING", "TAX", "DISCOUNT")
+    order = ("ITEM", "SHIPPING", "GIFT_WRAP", "COD_FEE", "OTHER", "TAX", "DISCOUNT")
     breakdowns = [{"type": t, "subtotal": money(sums[t], currency)} for t in order if t in sums]
-    return {"grandTotal": money(total, currency), "breakdowns": breakdowns}
+    if tip:
+        breakdowns.append({"type": "DELIVERY_TIP", "status": "FINALIZED", "subtotal": money(tip, currency)})
+    return {"grandTotal": money(total + tip, currency), "breakdowns": breakdowns}
 
 
 def _new_order(
-    rng: random.Random, created: datetime, marketplace: str, fba: bool, buyer: _Buyer, used: set[str]
+    rng: random.Random,
+    created: datetime,
+    marketplace: str,
+    fba: bool,
+    buyer: _Buyer,
+    used: set[str],
+    previous: list[str] | None = None,
 ) -> dict[str, Any]:
     country, currency, fx = MARKETPLACES[marketplace]
     prime = fba or rng.random() < 0.35
+    gift = rng.random()
+    business = not fba and rng.random() < 0.06
     ctx = {
         "currency": currency,
         "fx": fx,
         "tax_rate": buyer.tax_rate,
         "tax_party": _TAX_PARTY[country],
         "free_shipping": prime or rng.random() < 0.3,
+        "gift_wrap": rng.choice(("STANDARD", "PREMIUM")) if gift < 0.04 else None,
+        "gift_message": rng.choice(_GIFT_MESSAGES) if gift < 0.06 else None,
+        "COD_FEE": not fba and country in ("MX", "TR", "JP") and rng.random() < 0.03,
+        "OTHER": not fba and rng.random() < 0.005,
+        "business": business,
     }
     n_lines = rng.choices((1, 2, 3, 4, 5), weights=(45, 28, 15, 8, 4))[0]
     products = rng.sample(_KNOWN_PRODUCTS, n_lines)
@@ -311,6 +430,11 @@ def _new_order(
         items.append(_line(rng, product, qty, item_id, ctx, first=index == 0))
     level = (
         "STANDARD" if fba else rng.choices([s for s, _ in _SERVICE_LEVELS], weights=[w for _, w in _SERVICE_LEVELS])[0]
+    )
+    tip = (
+        Decimal(rng.choice(("2.00", "3.00", "5.00", "8.00")))
+        if country == "US" and not fba and rng.random() < 0.03
+        else Decimal(0)
     )
     ship_days = 1 if level in ("NEXT_DAY", "SECOND_DAY") else 2
     deliver_days = {"NEXT_DAY": 1, "SECOND_DAY": 2, "EXPEDITED": 3}.get(level, 5)
@@ -325,7 +449,7 @@ def _new_order(
             "marketplaceName": MARKETPLACE_NAMES[marketplace],
         },
         "buyer": {"buyerName": buyer.name},
-        "proceeds": order_proceeds(items, currency),
+        "proceeds": order_proceeds(items, currency, tip),
         "payment": {"paymentExecutions": [{"paymentMethod": "CreditCard"}]},
         "fulfillment": {
             "fulfillmentStatus": "PENDING",
@@ -343,15 +467,47 @@ def _new_order(
         "orderItems": items,
     }
     order["payment"]["paymentExecutions"][0]["paymentAmount"] = order["proceeds"]["grandTotal"]
-    if prime:
-        order["programs"] = ["PRIME"]
+    programs = ["PRIME"] if prime else []
+    if not fba and level in ("NEXT_DAY", "SECOND_DAY") and rng.random() < 0.3:
+        programs.append("PREMIUM")
     if buyer.email and not fba:  # the spec: buyerEmail only for merchant-fulfilled orders
         order["buyer"]["buyerEmail"] = buyer.email
-    if buyer.address:
-        address = dict(buyer.address)
-        if fba:  # the spec: phone numbers are suppressed for FBA orders
-            address.pop("phone", None)
+    address = dict(buyer.address or {})
+    if fba:  # the spec: phone numbers are suppressed for FBA orders
+        address.pop("phone", None)
+    if fba and rng.random() < 0.30:  # Amazon withholds the buyer and the address of many FBA orders
+        order["buyer"], address = {}, {}
+    elif not fba and country == "US" and rng.random() < 0.01:  # picked up in a store: the store is the address
+        programs.append("IN_STORE_PICK_UP")
+        order["buyer"] = {}
+        address = {"name": f"Pickup Store #{rng.randint(1000, 9999)}", "companyName": "Pickup Store",
+                   "addressLine1": f"{rng.randint(1, 999)} {rng.choice(_STREETS[country])}",
+                   "city": address.get("city", "Seattle"), "stateOrRegion": address.get("stateOrRegion", "WA"),
+                   "postalCode": address.get("postalCode", "98101"), "countryCode": country,
+                   "addressType": "COMMERCIAL"}  # fmt: skip
+    if business:
+        programs.append("AMAZON_BUSINESS")
+        company = rng.choice(_COMPANIES)
+        order["buyer"]["buyerCompanyName"] = company
+        address.update(companyName=company, addressType="COMMERCIAL")
+        if rng.random() < 0.75:
+            order["buyer"]["buyerPurchaseOrderNumber"] = f"PO-{created.year}-{rng.randint(10000, 99999)}"
+        if country in (*_EU, "TR", "BR"):
+            kind = {"BR": "CNPJ", "TR": "BUSINESS"}.get(country, "VAT")
+            number = (
+                f"{country}{rng.randint(10**8, 10**9 - 1)}" if kind == "VAT" else str(rng.randint(10**9, 10**10 - 1))
+            )
+            order["tax"] = {"taxRegistrations": [
+                {"entityType": "BUYER", "legalName": company, "taxRegistrationType": kind, "taxRegistrationNumber": number}
+            ]}  # fmt: skip
+    if address:
         order["recipient"] = {"deliveryAddress": address}
+    if programs:
+        order["programs"] = programs
+    if rng.random() < 0.10:
+        order["orderAliases"] = [{"aliasId": f"SO-{rng.randint(100000, 999999)}", "aliasType": "SELLER_ORDER_ID"}]
+    if previous and rng.random() < 0.01:
+        order["associatedOrders"] = [{"orderId": rng.choice(previous), "associationType": "REPLACEMENT_ORIGINAL_ID"}]
     return order
 
 
@@ -380,6 +536,15 @@ def cancel(order: dict[str, Any], at: datetime, cancelled_by: str, reason: str, 
             cancellation["cancellationRequest"] = {"requester": "BUYER", "cancelReason": reason}
         item["cancellation"] = cancellation
         item["fulfillment"] = {**item.get("fulfillment", {}), "quantityUnfulfilled": 0}
+    return version
+
+
+def request_cancellation(order: dict[str, Any], at: datetime, reason: str) -> dict[str, Any]:
+    """The version of an unshipped ``order`` in which the buyer asked to cancel it (no execution yet)."""
+    version = copy.deepcopy(order)
+    version["lastUpdatedTime"] = iso_z(at)
+    for item in version["orderItems"]:
+        item["cancellation"] = {"cancellationRequest": {"requester": "BUYER", "cancelReason": reason}}
     return version
 
 
@@ -465,9 +630,12 @@ def _timeline(rng: random.Random, order: dict[str, Any], now: datetime, fba: boo
     if not add(unshipped_at, lambda at: next_version(versions[-1], at, "UNSHIPPED")):
         return versions
     roll = rng.random()
-    if roll < 0.05:
-        add(unshipped_at + timedelta(hours=rng.uniform(0.5, 10)),
-            lambda at: cancel(versions[-1], at, "BUYER", "Order no longer needed", requested=True))  # fmt: skip
+    if roll < 0.06:  # the buyer asks to cancel; Amazon cancels most such orders, the rest wait for the seller
+        reason = rng.choice(_CANCEL_REASONS)
+        asked_at = unshipped_at + timedelta(hours=rng.uniform(0.2, 6))
+        if add(asked_at, lambda at: request_cancellation(versions[-1], at, reason)) and roll < 0.045:
+            add(asked_at + timedelta(hours=rng.uniform(0.5, 6)),
+                lambda at: cancel(versions[-1], at, "BUYER", reason, requested=True))  # fmt: skip
     elif roll < 0.30:
         first_at = unshipped_at + timedelta(hours=rng.uniform(2, 30))
         lines = [(i["orderItemId"], i["quantityOrdered"]) for i in order["orderItems"]]

@@ -156,6 +156,18 @@ CORRUPTIONS = {
         "currencyCode", draw(st.sampled_from(["EUR", "usd", "US", "", None]))
     ),
     "unknown SKU": lambda draw, o: _item(o)["product"].__setitem__("sellerSku", "NOPE-999"),
+    "order facts of the wrong type": lambda draw, o: draw(
+        st.sampled_from(
+            [
+                lambda: o.__setitem__("programs", "PRIME"),
+                lambda: o.__setitem__("orderAliases", [{"aliasId": ["SO-1"]}]),
+                lambda: o.__setitem__("tax", {"taxRegistrations": [{"taxRegistrationNumber": 12345}]}),
+                lambda: o["buyer"].__setitem__("buyerPurchaseOrderNumber", {"po": 1}),
+                lambda: _item(o)["fulfillment"].__setitem__("packing", {"giftOption": "wrap it"}),
+                lambda: o["proceeds"].__setitem__("breakdowns", [{"type": "DELIVERY_TIP", "subtotal": "5"}]),
+            ]
+        )
+    )(),  # fmt: skip
 }
 
 

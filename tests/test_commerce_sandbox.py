@@ -319,6 +319,29 @@ def test_order_create_get_and_search(api: Api) -> None:
     assert api.notifications() == []
 
 
+def test_gift_messages_on_orders_and_items_are_saved_and_returned(api: Api) -> None:
+    gift = {"sender": "Ana", "recipient": "Ben", "message": "Happy birthday!"}
+    items = [
+        {"sku": "MUG-001", "qty_ordered": 1, "price": 10.0, "extension_attributes": {"gift_message": gift}},
+        {"sku": "TEE-001", "qty_ordered": 1, "price": 20.0},
+    ]
+    shipping = {"address": address(), "method": "flatrate_flatrate"}
+    order = api.create_order(ext="111-2222222-0000001", items=items, extension_attributes={
+        "shipping_assignments": [{"shipping": shipping, "items": []}], "gift_message": gift})  # fmt: skip
+    validate_component(api.spec, "sales-data-order-interface", order)
+    assert {k: order["extension_attributes"]["gift_message"][k] for k in gift} == gift
+    assert order["extension_attributes"]["gift_message"]["gift_message_id"] > 0
+    with_gift, without = order["items"]
+    assert with_gift["extension_attributes"]["gift_message"]["message"] == "Happy birthday!"
+    assert "extension_attributes" not in without and "gift_message_id" not in with_gift
+    item = api.ok("GET", "/V1/orders/items/{id}", id=with_gift["item_id"])
+    assert item["extension_attributes"]["gift_message"] == with_gift["extension_attributes"]["gift_message"]
+    assert api.order(order["entity_id"]) == order
+    missing = api.error(400, "PUT", "/V1/orders/create", json={"entity": order_entity(
+        ext="111-2222222-0000002", extension_attributes={"gift_message": {"sender": "Ana", "recipient": "Ben"}})})  # fmt: skip
+    assert missing["parameters"] == {"fieldName": "message"}
+
+
 def test_order_uniqueness_and_validation(api: Api) -> None:
     api.create_order(increment_id="AMZ-1")
     clash = api.error(400, "PUT", "/V1/orders/create", json={"entity": order_entity(increment_id="AMZ-1")})

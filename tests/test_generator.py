@@ -69,7 +69,7 @@ def test_ids_items_and_buyers(timelines):
     assert 0.15 < returning / sum(emails.values()) < 0.40
     mfn = [o for o in current if o["fulfillment"]["fulfilledBy"] == "MERCHANT"]
     assert any("buyerEmail" not in o["buyer"] for o in mfn)
-    assert any("recipient" not in o for o in current)
+    assert any("recipient" not in o for o in current)  # FBA orders Amazon withholds the address of
     fba = [o for o in current if o["fulfillment"]["fulfilledBy"] == "AMAZON"]
     assert all("buyerEmail" not in o["buyer"] for o in fba)  # the spec: FBM only
     assert all("phone" not in o.get("recipient", {}).get("deliveryAddress", {}) for o in fba)
@@ -95,10 +95,48 @@ def test_money_is_consistent_and_in_marketplace_currency(timelines):
             assert parts.get("DISCOUNT", Decimal(0)) <= 0
             assert {m["currencyCode"] for m in _money(item)} == {currency}
             grand += Decimal(proceeds["proceedsTotal"]["amount"])
-        assert Decimal(order["proceeds"]["grandTotal"]["amount"]) == grand
-        assert sum(Decimal(b["subtotal"]["amount"]) for b in order["proceeds"]["breakdowns"]) == grand
+        tip = sum(
+            Decimal(b["subtotal"]["amount"]) for b in order["proceeds"]["breakdowns"] if b["type"] == "DELIVERY_TIP"
+        )
+        assert Decimal(order["proceeds"]["grandTotal"]["amount"]) == grand + tip
+        assert sum(Decimal(b["subtotal"]["amount"]) for b in order["proceeds"]["breakdowns"]) == grand + tip
         assert order["proceeds"]["grandTotal"]["currencyCode"] == currency
-    assert {"ITEM", "SHIPPING", "TAX", "DISCOUNT"} <= set(kinds)
+        if currency == "JPY":  # no minor unit
+            assert all("." not in m["amount"] for m in _money(order))
+    assert {"ITEM", "SHIPPING", "TAX", "DISCOUNT", "GIFT_WRAP", "COD_FEE", "OTHER"} <= set(kinds)
+
+
+def test_amazon_shapes_at_realistic_rates(timelines):
+    """Every shape of Amazon's published examples appears, at a plausible rate, in a 2,000-order history."""
+    current = [t[-1] for t in timelines]
+    mfn = [o for o in current if o["fulfillment"]["fulfilledBy"] == "MERCHANT"]
+    fba = [o for o in current if o["fulfillment"]["fulfilledBy"] == "AMAZON"]
+
+    def share(orders, test) -> float:
+        return sum(1 for o in orders if test(o)) / len(orders)
+
+    programs = Counter(p for o in current for p in o.get("programs", []))
+    assert {"PRIME", "PREMIUM", "AMAZON_BUSINESS", "IN_STORE_PICK_UP"} <= set(programs)
+    gift = share(current, lambda o: any("packing" in i["fulfillment"] for i in o["orderItems"]))
+    assert 0.03 < gift < 0.10
+    tips = [o for o in current if any(b["type"] == "DELIVERY_TIP" for b in o["proceeds"]["breakdowns"])]
+    assert tips and all(o["salesChannel"]["marketplaceId"] == "ATVPDKIKX0DER" for o in tips)
+    business = [o for o in current if "AMAZON_BUSINESS" in o.get("programs", [])]
+    assert 0.02 < len(business) / len(current) < 0.08
+    assert all(o["buyer"]["buyerCompanyName"] for o in business)
+    assert any(o["buyer"].get("buyerPurchaseOrderNumber") for o in business)
+    assert any(o.get("tax", {}).get("taxRegistrations") for o in business)
+    withheld = share(fba, lambda o: "recipient" not in o)
+    assert 0.2 < withheld < 0.4
+    assert all("recipient" in o for o in mfn if order_status(o) not in ("PENDING", "PENDING_AVAILABILITY"))
+    assert 0.05 < share(current, lambda o: "orderAliases" in o) < 0.15
+    assert any("associatedOrders" in o for o in current)
+    requested = [o for o in mfn if "cancellationRequest" in o["orderItems"][0].get("cancellation", {})]
+    assert {order_status(o) for o in requested} == {"UNSHIPPED", "CANCELLED"}
+    markets = Counter(o["salesChannel"]["marketplaceId"] for o in current)
+    assert 0.8 < sum(markets[m] for m in ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8")) / len(current) < 0.95
+    currencies = {o["proceeds"]["grandTotal"]["currencyCode"] for o in current}
+    assert {"EUR", "GBP", "JPY", "SEK", "PLN", "TRY", "BRL"} <= currencies
 
 
 def _money(node):

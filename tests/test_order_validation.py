@@ -122,3 +122,41 @@ def test_arbitrary_json_never_crashes_staging(raw):
     rejected: list[InvalidOrder] = []
     orders_df, _ = flatten([raw], on_invalid=lambda _position, exc: rejected.append(exc))
     assert len(orders_df) + len(rejected) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        (("programs",), "PRIME", "programs: Input should be a valid list"),
+        (("orderAliases",), [{"aliasId": 7}], "orderAliases[0].aliasId: Input should be a valid string"),
+        (("associatedOrders",), {"orderId": "x"}, "associatedOrders: Input should be a valid list"),
+        (
+            ("buyer", "buyerPurchaseOrderNumber"),
+            ["PO"],
+            "buyer.buyerPurchaseOrderNumber: Input should be a valid string",
+        ),
+        (("tax",), {"taxRegistrations": "VAT"}, "tax.taxRegistrations: Input should be a valid list"),
+        (("fulfillment", "shipByWindow"), "tomorrow", "fulfillment.shipByWindow: Input should be a valid dictionary"),
+    ],
+)
+def test_fields_the_mapping_reads_are_type_checked(path, value, reason):
+    """Order facts, business data and gift options are read by the mapping: a wrong type is a reason, not a crash."""
+    order = ao.order()
+    target = order
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(InvalidOrder) as caught:
+        validate_order(order)
+    assert reason in caught.value.reason
+
+
+def test_gift_options_and_order_charges_are_type_checked():
+    order = ao.order()
+    order["orderItems"][0]["fulfillment"]["packing"] = {"giftOption": {"giftMessage": 5}}
+    with pytest.raises(InvalidOrder, match=r"orderItems\[0\].fulfillment.packing.giftOption.giftMessage"):
+        validate_order(order)
+    order = ao.order()
+    order["proceeds"]["breakdowns"] = [{"type": "DELIVERY_TIP", "subtotal": {"amount": "1.00", "currencyCode": "EUR"}}]
+    with pytest.raises(InvalidOrder, match=r"amounts in more than one currency \(EUR, USD\)"):
+        validate_order(order)

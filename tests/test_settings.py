@@ -22,6 +22,9 @@ def test_empty_gives_amazon_sales_channel_defaults(raw):
     assert s.store_by_marketplace == DEFAULT_STORE_BY_MARKETPLACE
     assert (s.chunk_size, s.commerce_concurrency, s.overlap_minutes) == (100, 8, 10)
     assert s.payment_method == "amazonpayment"
+    assert s.fba_placeholder_address is True
+    assert s.shipping_method_for("ATVPDKIKX0DER", "STANDARD", prime=False) == "amazon_standard"
+    assert s.shipping_method_for("A1VC38T7YXB528", None, prime=True) == "amazon_prime"
     assert s.retry_policy == RetryPolicy(max_attempts=8, base_minutes=15, max_delay_minutes=720)
 
 
@@ -40,6 +43,8 @@ def test_full_json_round_trip():
         "customer_stores": ["us_customers"],
         "landing_uri": "s3://landing-bucket/amazon",
         "landing_conn_id": "aws_default",
+        "fba_placeholder_address": False,
+        "shipping_methods": {"*": {"*": "flatrate_flatrate"}, "A2EUQ1WTGCTBG2": {"PRIME_NEXT_DAY": "ups_next_day"}},
         "retry_max_attempts": 5,
         "retry_base_minutes": 30,
         "retry_max_delay_minutes": 240,
@@ -88,6 +93,11 @@ def test_settings_are_frozen():
         ({"customer_stores": ["a", "a"]}, ["'customer_stores'", "distinct"]),
         ({"customer_stores": ["Amazon"]}, ["'customer_stores'", "store view codes"]),
         ({"store_by_marketplace": {"ATVPDKIKX0DER": 1}}, ["'store_by_marketplace.ATVPDKIKX0DER'", "store view code"]),
+        ({"fba_placeholder_address": "on"}, ["'fba_placeholder_address'", "true or false"]),
+        ({"shipping_methods": {}}, ["'shipping_methods'", 'marketplace id or "*"']),
+        ({"shipping_methods": {"us": {"*": "flatrate_flatrate"}}}, ["'shipping_methods.us'", "marketplace id or '*'"]),
+        ({"shipping_methods": {"*": {"standard": "flatrate_flatrate"}}}, ["'shipping_methods.*.standard'", "PRIME"]),
+        ({"shipping_methods": {"*": {"*": "flatrate"}}}, ["'shipping_methods.*.*'", "'carrier_method'"]),
     ],
 )
 def test_invalid_values_name_key_value_and_allowed(raw, fragments):

@@ -17,6 +17,7 @@ import pytest
 from include.clients.amazon.client import SpApiClient, _is_expired_token, format_timestamp
 from include.clients.amazon.errors import SpApiError
 from sandbox import credentials
+from sandbox.catalog import MARKETPLACES
 
 # --------------------------------------------------------------------------- pure unit tests
 
@@ -171,7 +172,7 @@ def test_client_module_imports_without_airflow():
 
 # --------------------------------------------------------------------------- against the SP-API sandbox
 
-MARKETPLACE_IDS = ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"]
+MARKETPLACE_IDS = list(MARKETPLACES)  # every marketplace the generator sells on
 
 
 def make_client(sandbox, **kwargs) -> SpApiClient:

@@ -109,18 +109,26 @@ class SalesChannel(_Section):
     marketplaceName: OptionalText = None
 
 
+class TimeWindow(_Section):
+    earliestDateTime: OptionalText = None
+    latestDateTime: OptionalText = None
+
+
 class OrderFulfillment(_Section):
     fulfillmentStatus: Literal[
         "PENDING_AVAILABILITY", "PENDING", "UNSHIPPED", "PARTIALLY_SHIPPED", "SHIPPED", "CANCELLED", "UNFULFILLABLE"
     ]
     fulfilledBy: Literal["AMAZON", "MERCHANT"]
     fulfillmentServiceLevel: Annotated[StrictStr, Field(max_length=64)] | None = None
+    shipByWindow: TimeWindow | None = None
+    deliverByWindow: TimeWindow | None = None
 
 
 class Buyer(_Section):
     buyerName: OptionalText = None
     buyerEmail: Annotated[StrictStr, Field(max_length=MAX_EMAIL), AfterValidator(_no_control)] | None = None
     buyerCompanyName: OptionalText = None
+    buyerPurchaseOrderNumber: OptionalText = None
 
 
 class Address(_Section):
@@ -149,6 +157,7 @@ class ProceedsDetail(_Section):
 
 class ProceedsBreakdown(_Section):
     type: OptionalText = None
+    status: OptionalText = None
     subtotal: Money | None = None
     detailedBreakdowns: list[ProceedsDetail] | None = None
 
@@ -170,9 +179,19 @@ class Product(_Section):
     price: Price | None = None
 
 
+class GiftOption(_Section):
+    giftMessage: OptionalText = None
+    giftWrapLevel: OptionalText = None
+
+
+class Packing(_Section):
+    giftOption: GiftOption | None = None
+
+
 class ItemFulfillment(_Section):
     quantityFulfilled: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] | None = None
     quantityUnfulfilled: Annotated[StrictInt, Field(ge=0, le=MAX_QUANTITY)] | None = None
+    packing: Packing | None = None
 
 
 class PromotionBreakdown(_Section):
@@ -192,6 +211,26 @@ class OrderItem(_Section):
     fulfillment: ItemFulfillment | None = None
 
 
+class Alias(_Section):
+    aliasId: OptionalText = None
+    aliasType: OptionalText = None
+
+
+class AssociatedOrder(_Section):
+    orderId: OptionalText = None
+    associationType: OptionalText = None
+
+
+class TaxRegistration(_Section):
+    entityType: OptionalText = None
+    taxRegistrationType: OptionalText = None
+    taxRegistrationNumber: OptionalText = None
+
+
+class OrderTax(_Section):
+    taxRegistrations: list[TaxRegistration] | None = None
+
+
 class Order(_Section):
     """The fields of an Amazon ``Order`` that staging and mapping read, with their types and limits."""
 
@@ -204,6 +243,10 @@ class Order(_Section):
     proceeds: Proceeds | None = None
     buyer: Buyer | None = None
     recipient: Recipient | None = None
+    programs: list[StrictStr] | None = None
+    orderAliases: list[Alias] | None = None
+    associatedOrders: list[AssociatedOrder] | None = None
+    tax: OrderTax | None = None
 
     @field_validator("orderItems")
     @classmethod
@@ -228,6 +271,8 @@ class Order(_Section):
 def _currencies(order: Order) -> set[str]:
     """The currency codes of the order's amounts that staging and mapping read (one order has one currency)."""
     monies: list[Money | None] = [order.proceeds.grandTotal if order.proceeds else None]
+    if order.proceeds:
+        monies.extend(breakdown.subtotal for breakdown in order.proceeds.breakdowns or [])
     for item in order.orderItems:
         monies.append(item.product.price.unitPrice if item.product.price else None)
         if item.proceeds:

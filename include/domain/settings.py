@@ -39,6 +39,18 @@ with a message saying so.
   ``file://<project>/.local/landing``, or ``s3://bucket/prefix`` with an AWS
   connection id.
 
+* ``fba_placeholder_address`` — import FBA orders for which Amazon withholds the
+  buyer and delivery address (it does for many FBA orders) with a clearly marked
+  placeholder address and a guest customer, as Amazon Sales Channel does;
+  ``true`` by default. ``false`` keeps such orders out with a reason.
+* ``shipping_methods`` — the Commerce shipping method (``carrier_method`` code)
+  an order gets, per Amazon marketplace id (``"*"``: every other marketplace),
+  per Amazon fulfilment service level (``STANDARD``, ``EXPEDITED``,
+  ``NEXT_DAY``...; ``"*"``: any other level). Prime orders look up
+  ``PRIME_<LEVEL>``, then ``PRIME``, before the level itself. The default maps
+  every level to ``amazon_<level>`` and Prime orders to ``amazon_prime...``;
+  a marketplace entry is tried before the ``"*"`` entry, key by key.
+
 Pipeline knobs (no Amazon Sales Channel counterpart): ``chunk_size`` orders per
 mapped Commerce task, ``commerce_concurrency`` concurrent Commerce calls, and
 ``overlap_minutes`` by which each extraction window reaches back.
@@ -77,7 +89,31 @@ RETIRED_KEYS = {
     "stores": "store ids, websites and currencies are now looked up in Commerce by store view code "
     "(GET /V1/store/storeViews, /V1/store/storeConfigs, /V1/store/websites); delete 'stores' from the Variable",
 }
+#: Amazon fulfilment service levels (Orders v2026-01-01 ``fulfillmentServiceLevel``).
+SERVICE_LEVELS = (
+    "EXPEDITED",
+    "FREE_ECONOMY",
+    "NEXT_DAY",
+    "PRIORITY",
+    "SAME_DAY",
+    "SECOND_DAY",
+    "SCHEDULED",
+    "STANDARD",
+)
+#: Service level (or Prime) -> Commerce shipping method, per marketplace id ("*": any marketplace, any level).
+DEFAULT_SHIPPING_METHODS: dict[str, dict[str, str]] = {
+    "*": {
+        "*": "amazon_standard",
+        **{level: f"amazon_{level.lower()}" for level in SERVICE_LEVELS},
+        "PRIME": "amazon_prime",
+        "PRIME_SAME_DAY": "amazon_prime_same_day",
+        "PRIME_NEXT_DAY": "amazon_prime_next_day",
+        "PRIME_SECOND_DAY": "amazon_prime_second_day",
+    }
+}
 _LANDING_SCHEMES = ("file://", "s3://")
+_SHIPPING_KEY = re.compile(r"^(\*|PRIME|(PRIME_)?[A-Z][A-Z_]{1,31})$")
+_SHIPPING_METHOD = re.compile(r"^[a-z][a-z0-9]*_[A-Za-z0-9_]{1,60}$")
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MARKETPLACE_ID = re.compile(r"^[A-Z0-9]{8,20}$")
@@ -104,9 +140,24 @@ class OrderSettings:
     customer_stores: tuple[str, ...] = DEFAULT_CUSTOMER_STORES
     landing_uri: str | None = None
     landing_conn_id: str | None = None
+    fba_placeholder_address: bool = True
+    shipping_methods: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_SHIPPING_METHODS.items()}
+    )
     retry_max_attempts: int = RetryPolicy.max_attempts
     retry_base_minutes: int = RetryPolicy.base_minutes
     retry_max_delay_minutes: int = RetryPolicy.max_delay_minutes
+
+    def shipping_method_for(self, marketplace_id: str | None, level: str | None, prime: bool) -> str:
+        """The Commerce shipping method for an order's marketplace, service level and Prime flag."""
+        level = (level or "STANDARD").upper()
+        keys = [f"PRIME_{level}", "PRIME", level, "*"] if prime else [level, "*"]
+        tables = [self.shipping_methods.get(marketplace_id or ""), self.shipping_methods.get("*")]
+        for key in keys:
+            for table in tables:
+                if table and key in table:
+                    return table[key]
+        return DEFAULT_SHIPPING_METHODS["*"]["*"]
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -140,7 +191,7 @@ def _fail(key: str, value: Any, allowed: str) -> SettingsError:
 
 
 def _check(key: str, value: Any) -> Any:
-    if key in ("import_enabled", "fba_import"):
+    if key in ("import_enabled", "fba_import", "fba_placeholder_address"):
         if not isinstance(value, bool):
             raise _fail(key, value, "true or false (JSON booleans)")
         return value
@@ -185,6 +236,30 @@ def _check(key: str, value: Any) -> Any:
                 key, value, 'a non-empty list of distinct Commerce store view codes such as ["amazon_customers"]'
             )
         return tuple(value)
+    if key == "shipping_methods":
+        if not isinstance(value, dict) or not value:
+            raise _fail(
+                key, value, 'an object of marketplace id or "*" -> {service level, PRIME, PRIME_<LEVEL> or "*": method}'
+            )
+        for marketplace, methods in value.items():
+            if marketplace != "*" and not _MARKETPLACE_ID.match(str(marketplace)):
+                raise _fail(f"{key}.{marketplace}", marketplace, "an Amazon marketplace id or '*'")
+            if not isinstance(methods, dict) or not methods:
+                raise _fail(
+                    f"{key}.{marketplace}", methods, 'a non-empty object such as {"STANDARD": "flatrate_flatrate"}'
+                )
+            for level, method in methods.items():
+                if not _SHIPPING_KEY.match(str(level)):
+                    raise _fail(
+                        f"{key}.{marketplace}.{level}",
+                        level,
+                        "a service level such as 'NEXT_DAY', 'PRIME', 'PRIME_NEXT_DAY' or '*'",
+                    )
+                if not isinstance(method, str) or not _SHIPPING_METHOD.match(method):
+                    raise _fail(
+                        f"{key}.{marketplace}.{level}", method, "a Commerce shipping method code 'carrier_method'"
+                    )
+        return {marketplace: dict(methods) for marketplace, methods in value.items()}
     if key == "landing_uri":
         if value is not None and (not isinstance(value, str) or not value.startswith(_LANDING_SCHEMES)):
             raise _fail(key, value, "null (the local .local/landing folder) or a file:// or s3:// URI")

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 JOB = "amazon_order_sync"
 #: Sections of the Order that staging and mapping read (searchOrders/getOrder ``includedData``).
-INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES"]
+INCLUDED_DATA = ["BUYER", "RECIPIENT", "PROCEEDS", "PROMOTION", "CANCELLATION", "FULFILLMENT", "PACKAGES", "TAX"]
 #: Orders per staging batch: bounds memory whatever the window size.
 STAGE_BATCH = 1000
 #: Amazon's fulfilment channels (``fulfilledBy``); the DAG has one task group for each.

@@ -50,6 +50,7 @@ _I = schema.sales_order_item
 _ADDR = schema.sales_order_address
 _PAY = schema.sales_order_payment
 _H = schema.sales_order_status_history
+_GIFT = schema.gift_message
 
 FIELDS = flat_fields(_O)
 ITEM_FIELDS = flat_fields(_I)
@@ -296,9 +297,14 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     except IntegrityError:
         raise bad_request(DUPLICATE) from None
 
+    order_gift = _save_gift_message(conn, extension.get("gift_message"), customer_id)
+    if order_gift is not None:
+        conn.execute(update(_O).where(_O.c.entity_id == order_id).values(gift_message_id=order_gift))
     for item in items:
         product = products[str(item["sku"])]
         row = pick(item, schema.ITEM_STRINGS, schema.ITEM_INTS, schema.ITEM_DECIMALS)
+        item_extension = obj(item.get("extension_attributes"), "extension_attributes")
+        row["gift_message_id"] = _save_gift_message(conn, item_extension.get("gift_message"), customer_id)
         row.update(order_id=order_id, sku=str(item["sku"]), store_id=store_id, created_at=now, updated_at=now)
         row["product_id"] = row.get("product_id") or product.entity_id
         row["name"] = row.get("name") or product.name
@@ -355,6 +361,26 @@ def create(conn: Connection, now: datetime, request: dict[str, Any], store: dict
     return order_id
 
 
+def _save_gift_message(conn: Connection, data: Any, customer_id: int | None) -> int | None:
+    """Store a ``gift-message-data-message-interface`` (sender, recipient and message required); its id, or None."""
+    if data is None:
+        return None
+    message = obj(data, "gift_message")
+    for key in ("sender", "recipient", "message"):
+        if to_str(message.get(key), key) is None:
+            raise required(key)
+    values = {key: to_str(message[key], key) for key in ("sender", "recipient", "message")}
+    return conn.execute(insert(_GIFT), dict(**values, customer_id=customer_id)).inserted_primary_key[0]
+
+
+def _gift_messages(conn: Connection, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Gift messages by id, as ``gift-message-data-message-interface``."""
+    if not ids:
+        return {}
+    rows = conn.execute(select(_GIFT).where(_GIFT.c.gift_message_id.in_(sorted(ids)))).mappings()
+    return {r["gift_message_id"]: shape(r) for r in rows}
+
+
 def _default(value: Any, fallback: Any) -> Any:
     return fallback if value is None else value
 
@@ -392,16 +418,24 @@ def history_out(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _item_out(row: dict[str, Any]) -> dict[str, Any]:
-    return shape(row)
+def _item_out(row: dict[str, Any], gifts: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    out = shape(row, skip=("gift_message_id",))
+    if row.get("gift_message_id") in gifts:
+        out["extension_attributes"] = {"gift_message": gifts[row["gift_message_id"]]}
+    return out
 
 
 def _order_out(
-    order: dict[str, Any], items: list, addresses: list, payment: dict | None, histories: list
+    order: dict[str, Any],
+    items: list,
+    addresses: list,
+    payment: dict | None,
+    histories: list,
+    gifts: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
-    out = shape(order, skip=("send_email", "shipping_address_id", "shipping_method"))
+    out = shape(order, skip=("send_email", "shipping_address_id", "shipping_method", "gift_message_id"))
     out.setdefault("customer_email", "")
-    out["items"] = [_item_out(i) for i in items]
+    out["items"] = [_item_out(i, gifts) for i in items]
     by_type = {a["address_type"]: a for a in addresses}
     if "billing" in by_type:
         out["billing_address"] = _address_out(by_type["billing"])
@@ -425,6 +459,8 @@ def _order_out(
     if payment is not None:
         info = json.loads(payment["additional_information"] or "[]")
         extension["payment_additional_info"] = [{"key": str(k), "value": str(v)} for k, v in enumerate(info)]
+    if order.get("gift_message_id") in gifts:
+        extension["gift_message"] = gifts[order["gift_message_id"]]
     out["extension_attributes"] = extension
     return out
 
@@ -446,6 +482,9 @@ def load_orders(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, 
         order = [_H.c.created_at.desc(), _H.c.entity_id.desc()]
         for r in conn.execute(select(_H).where(_H.c.parent_id.in_(ids)).order_by(*order)).mappings():
             histories[r["parent_id"]].append(dict(r))
+    gift_ids = {r["gift_message_id"] for r in rows if r.get("gift_message_id")}
+    gift_ids |= {i["gift_message_id"] for found in items.values() for i in found if i.get("gift_message_id")}
+    gifts = _gift_messages(conn, gift_ids)
     return [
         _order_out(
             dict(r),
@@ -453,6 +492,7 @@ def load_orders(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, 
             addresses[r["entity_id"]],
             payments.get(r["entity_id"]),
             histories[r["entity_id"]],
+            gifts,
         )
         for r in rows
     ]
@@ -468,9 +508,10 @@ def search(conn: Connection, criteria: SearchCriteria) -> dict[str, Any]:
     return run_search(conn, _O, FIELDS, criteria, load_orders)
 
 
-def load_items(_conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def load_items(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Order items as ``OrderItemRepository`` outputs them."""
-    return [_item_out(dict(r)) for r in rows]
+    gifts = _gift_messages(conn, {r["gift_message_id"] for r in rows if r.get("gift_message_id")})
+    return [_item_out(dict(r), gifts) for r in rows]
 
 
 def get_item(conn: Connection, item_id: Any) -> dict[str, Any]:

@@ -204,6 +204,7 @@ sales_order = Table(
     Column("store_id", SmallInteger, ForeignKey("store.store_id", ondelete="SET NULL")),
     Column("customer_id", Integer, ForeignKey("customer_entity.entity_id", ondelete="SET NULL"), index=True),
     Column("ext_order_id", String(32), index=True),  # indexed, NOT unique: idempotency is the client's job
+    Column("gift_message_id", Integer),  # gift_message; not in the REST interface (extension_attributes.gift_message)
     *_columns(ORDER_STRINGS, ORDER_INTS, ORDER_DECIMALS),
     *_timestamps(),
     UniqueConstraint("increment_id", "store_id", name="SALES_ORDER_INCREMENT_ID_STORE_ID"),
@@ -212,6 +213,17 @@ sales_order = Table(
     Index("SALES_ORDER_CREATED_AT", "created_at"),
     Index("SALES_ORDER_UPDATED_AT", "updated_at"),
     Index("SALES_ORDER_CUSTOMER_EMAIL", "customer_email"),
+)
+
+#: Magento_GiftMessage's table: the gift messages of orders and order items (``gift_message_id`` on each).
+gift_message = Table(
+    "gift_message",
+    metadata,
+    Column("gift_message_id", Integer, primary_key=True),
+    Column("customer_id", Integer),
+    Column("sender", String(255)),
+    Column("recipient", String(255)),
+    Column("message", Text),
 )
 
 ITEM_STRINGS = ["name", "description", "product_type", "ext_order_item_id", "additional_data", "applied_rule_ids"]
@@ -234,6 +246,7 @@ sales_order_item = Table(
     Column("item_id", Integer, primary_key=True),
     Column("order_id", Integer, ForeignKey("sales_order.entity_id", ondelete="CASCADE"), nullable=False, index=True),
     Column("sku", String(255), nullable=False),
+    Column("gift_message_id", Integer),
     *_columns(ITEM_STRINGS, ITEM_INTS, ITEM_DECIMALS),
     *_timestamps(),
 )
