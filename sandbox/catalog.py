@@ -79,5 +79,19 @@ STORES: dict[str, tuple[int, int, str]] = {
     "amazon_customers": (4, 1, "USD"),
 }
 
+#: Store views ``python -m sandbox serve --marketplace-stores`` opens (as ``POST /_sandbox/stores`` would) for the
+#: marketplaces the seeded stores do not serve: marketplace id -> (store view code, website code). One website per
+#: currency (DE and FR share the EUR website); e-mails disabled, as on every Amazon-only view.
+MARKETPLACE_STORES: dict[str, tuple[str, str]] = {
+    "A2Q3Y263D00KWC": ("amazon_br", "br"),
+    "A1F83G8C2ARO7P": ("amazon_uk", "uk"),
+    "A1PA6795UKMFR9": ("amazon_de", "eu"),
+    "A13V1IB3VIYZZH": ("amazon_fr", "eu"),
+    "A2NODRKZP88ZB9": ("amazon_se", "se"),
+    "A1C3SOZRARQ6R3": ("amazon_pl", "pl"),
+    "A33AVAJ2PDY3EV": ("amazon_tr", "tr"),
+    "A1VC38T7YXB528": ("amazon_jp", "jp"),
+}
+
 #: Store views seeded with "Disable Email Communications" (``system/smtp/disable``) set: the Amazon-only views.
 EMAILS_DISABLED: frozenset[str] = frozenset({"amazon_ca", "amazon_mx", "amazon_customers"})

@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--hours", type=float, default=24, help="hours of history to generate with --seed (default: %(default)s)"
     )
     serve.add_argument(
+        "--marketplace-stores",
+        action="store_true",
+        help="also open a Commerce store view for every other marketplace the generator sells on "
+        "(BR, UK, DE, FR, SE, PL, TR, JP; what the demo and airflow_settings.yaml map)",
+    )
+    serve.add_argument(
         "--rate-limits",
         choices=["off", "default", "scaled"],
         default="default",
@@ -71,7 +77,7 @@ async def _serve(args: argparse.Namespace) -> None:
         rate_limit_mode=args.rate_limits,
         rate_factor=args.rate_factor,
     )
-    commerce = create_commerce_app(db_url=args.commerce_db)
+    commerce = create_commerce_app(db_url=args.commerce_db, marketplace_stores=args.marketplace_stores)
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level, access_log=False))
         for app, port in ((spapi, args.spapi_port), (commerce, args.commerce_port))

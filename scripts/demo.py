@@ -50,6 +50,7 @@ def main() -> int:
     with open(LOG_DIR / "sandbox.log", "w") as sandbox_log:
         box = start_sandbox(
             commerce_db, "--seed", str(args.seed), "--orders", str(args.orders), "--hours", str(args.hours),
+            "--marketplace-stores",
             spapi_port=SPAPI_PORT, commerce_port=COMMERCE_PORT, stdout=sandbox_log,
         )  # fmt: skip
         try:

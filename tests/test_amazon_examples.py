@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, delete, insert, select
 
 from include.domain.cancel_requests import HOLD_PREFIX, cancellation_requested
 from sandbox.catalog import MARKETPLACES
@@ -32,42 +31,38 @@ from tests.conftest import task_states, xcom_result
 from tests.test_bad_orders import _channel_state, _stage_and_import
 from tests.test_operations import put_orders, succeeded
 
-#: Store view codes and ids this test gives the marketplaces the sandbox has no store for.
-FIRST_TEST_STORE_ID = 40
+#: The store views the Commerce sandbox seeds, by marketplace (the others are opened by :func:`commerce_stores`).
+SEEDED_STORES = {"ATVPDKIKX0DER": "default", "A2EUQ1WTGCTBG2": "amazon_ca", "A1AM78C64UM0Y8": "amazon_mx"}
 
 
 @contextmanager
 def commerce_stores(sandbox, currencies: dict[str, str]) -> Iterator[dict[str, Any]]:
-    """A Commerce store view for every marketplace in ``currencies`` (id -> currency) that has none; yields the
-    ``store_by_marketplace`` and ``stores`` settings for all of them. The store views are removed afterwards."""
-    from sandbox.commerce import schema
-
-    settings_stores = {"default": {"store_id": 1, "website_id": 1, "currency": "USD"},
-                       "amazon_ca": {"store_id": 2, "website_id": 1, "currency": "CAD"},
-                       "amazon_mx": {"store_id": 3, "website_id": 1, "currency": "MXN"}}  # fmt: skip
-    by_marketplace = {"ATVPDKIKX0DER": "default", "A2EUQ1WTGCTBG2": "amazon_ca", "A1AM78C64UM0Y8": "amazon_mx"}
-    added = []
-    for index, (marketplace, currency) in enumerate(sorted(currencies.items())):
-        if marketplace in by_marketplace:
-            continue
-        code = f"amazon_{marketplace.lower()}"
-        store_id = FIRST_TEST_STORE_ID + index
-        by_marketplace[marketplace] = code
-        settings_stores[code] = {"store_id": store_id, "website_id": 1, "currency": currency}
-        added.append({"store_id": store_id, "code": code, "website_id": 1, "group_id": 1, "name": code,
-                      "sort_order": store_id, "is_active": 1})  # fmt: skip
-    engine = create_engine(sandbox.commerce_db)
+    """A Commerce store view for every marketplace in ``currencies`` (id -> currency) that has none, opened as an
+    operator would (``POST /_sandbox/stores``: one website per currency, e-mails disabled); yields the settings
+    ``store_by_marketplace`` and ``customer_stores`` for all of them, and the store ids (``store_ids``, code -> id,
+    not a setting). The sandbox's reset removes them afterwards."""
+    by_marketplace = dict(SEEDED_STORES)
+    store_ids = {"default": 1, "amazon_ca": 2, "amazon_mx": 3}
+    customer_stores = ["amazon_customers", "amazon_ca", "amazon_mx"]
+    websites: set[str] = set()
     try:
-        with engine.begin() as conn:
-            present = set(conn.execute(select(schema.store.c.store_id)).scalars())
-            rows = [row for row in added if row["store_id"] not in present]
-            if rows:
-                conn.execute(insert(schema.store), rows)
-        yield {"store_by_marketplace": by_marketplace, "stores": settings_stores}
+        for marketplace, currency in sorted(currencies.items()):
+            if marketplace in by_marketplace:
+                continue
+            code = f"amazon_{marketplace.lower()}"
+            website = f"w_{currency.lower()}"
+            response = sandbox.commerce("POST", "/_sandbox/stores", json={
+                "code": code, "name": code, "website_code": website, "currency": currency, "emails_disabled": True,
+            })  # fmt: skip
+            assert response.status_code == 200, response.text
+            by_marketplace[marketplace] = code
+            store_ids[code] = response.json()["id"]
+            if website not in websites:
+                websites.add(website)
+                customer_stores.append(code)
+        yield {"store_by_marketplace": by_marketplace, "customer_stores": customer_stores, "store_ids": store_ids}
     finally:
-        with engine.begin() as conn:
-            conn.execute(delete(schema.store).where(schema.store.c.store_id.in_([r["store_id"] for r in added])))
-        engine.dispose()
+        sandbox.commerce("POST", "/_sandbox/reset").raise_for_status()
 
 
 def add_products(sandbox, orders: list[dict]) -> None:
@@ -136,7 +131,8 @@ def test_amazon_examples_import_with_every_field_in_its_place(sync_env, specs_di
     add_products(sync_env.sandbox, orders)
     put_orders(sync_env, *orders)  # Amazon's side: the SP-API sandbox serves them through getOrder
     with commerce_stores(sync_env.sandbox, currencies) as stores:
-        sync_env.settings(fba_import=True, **stores)
+        sync_env.settings(fba_import=True, store_by_marketplace=stores["store_by_marketplace"],
+                          customer_stores=stores["customer_stores"])  # fmt: skip
         run = sync_env.run_sync(amazon_order_ids=sorted(examples))  # the DAG: extract, stage, import
         assert succeeded(run), task_states(run)
         assert xcom_result(run, "summarize")["staged"]["orders"] == len(examples)
@@ -150,8 +146,8 @@ def test_amazon_examples_import_with_every_field_in_its_place(sync_env, specs_di
         amazon = examples[order_id]["proceeds"]["grandTotal"]
         assert D(order["grand_total"]) == D(amazon["amount"]), order_id
         assert order["order_currency_code"] == amazon["currencyCode"], order_id
-        assert order["store_id"] == stores["stores"][stores["store_by_marketplace"][
-            examples[order_id]["salesChannel"]["marketplaceId"]]]["store_id"]  # fmt: skip
+        assert order["store_id"] == stores["store_ids"][stores["store_by_marketplace"][
+            examples[order_id]["salesChannel"]["marketplaceId"]]]  # fmt: skip
         assert order["status_histories"] and all(not h["is_customer_notified"] for h in order["status_histories"])
 
     us = commerce["123-4567890-1234567"]  # business, Prime, DELIVERY_TIP, gift message, alias, replacement
@@ -226,7 +222,8 @@ def test_a_generated_history_of_every_shape_imports_with_amazons_totals(sync_env
     by_id = {o["orderId"]: o for o in orders}
     currencies = {m: currency for m, (_, currency, _) in MARKETPLACES.items()}
     with commerce_stores(sync_env.sandbox, currencies) as stores:
-        sync_env.settings(fba_import=True, customer_creation="create", **stores)
+        sync_env.settings(fba_import=True, customer_creation="create", store_by_marketplace=stores["store_by_marketplace"],
+                          customer_stores=stores["customer_stores"])  # fmt: skip
         staged = _stage_and_import(sync_env, "generated-history", orders)
         assert staged["rejected_count"] == 0
         state = _channel_state(sync_env, list(by_id))

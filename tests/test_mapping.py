@@ -503,10 +503,7 @@ def test_generated_orders_map_with_amazon_totals(commerce_validator):
 
     codes = {marketplace: f"store_{country.lower()}" for marketplace, (country, _, _) in MARKETPLACES.items()}
     stores = {code: StoreRef(index + 1, 1, code, MARKETPLACES[m][1]) for index, (m, code) in enumerate(codes.items())}
-    settings = parse_settings({
-        "store_by_marketplace": codes,
-        "stores": {c: {"store_id": s.store_id, "website_id": 1, "currency": s.currency} for c, s in stores.items()},
-    })  # fmt: skip
+    settings = parse_settings({"store_by_marketplace": codes})
     timelines = generator.generate_orders(400, 48, 11, datetime(2026, 3, 1, 12, tzinfo=UTC))
     validator = commerce_validator("sales-data-order-interface")
     mapped: Counter[str] = Counter()

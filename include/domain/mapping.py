@@ -66,6 +66,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+from include.domain.marketplaces import MARKETPLACES
 from include.domain.settings import OrderSettings
 
 CENT = Decimal("0.01")
@@ -105,14 +106,6 @@ PROGRAM_NAMES = {
     "AMAZON_BAZAAR": "Amazon Bazaar",
     "AMAZON_HAUL": "Amazon Haul",
 }
-#: Marketplace id -> country, for the placeholder address of an FBA order without one.
-MARKETPLACE_COUNTRY = {
-    "ATVPDKIKX0DER": "US", "A2EUQ1WTGCTBG2": "CA", "A1AM78C64UM0Y8": "MX", "A2Q3Y263D00KWC": "BR",
-    "A1F83G8C2ARO7P": "GB", "A1PA6795UKMFR9": "DE", "A13V1IB3VIYZZH": "FR", "APJ6JRA9NG5V4": "IT",
-    "A1RKKUPIHCS9HS": "ES", "A1805IZSGTT6HS": "NL", "A2NODRKZP88ZB9": "SE", "A1C3SOZRARQ6R3": "PL",
-    "A33AVAJ2PDY3EV": "TR", "AMEN7PMS3EDWL": "BE", "A1VC38T7YXB528": "JP", "A39IBJ37TRP1C6": "AU",
-    "A19VAU5U5O7RUS": "SG", "A21TJRUUN4KGV": "IN", "A2VIGQ35RCS4UG": "AE", "A17E79C6D8DWNP": "SA",
-}  # fmt: skip
 
 
 class MappingError(ValueError):
@@ -393,7 +386,8 @@ def placeholder_address(order: dict[str, Any], kind: str, email: str) -> dict[st
     postal code, country), with the marketplace's country when Amazon gave none."""
     given = _delivery_address(order) or {}
     marketplace = (order.get("salesChannel") or {}).get("marketplaceId") or ""
-    country = (given.get("countryCode") or "").strip().upper() or MARKETPLACE_COUNTRY.get(marketplace)
+    known = MARKETPLACES.get(marketplace)
+    country = (given.get("countryCode") or "").strip().upper() or (known.iso_country if known else None)
     if not country:
         raise MappingError(f"Amazon withheld the address and marketplace {marketplace or '?'} has no known country")
     result: dict[str, Any] = {

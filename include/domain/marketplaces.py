@@ -26,6 +26,11 @@ class Marketplace:
     currency: str
     region: str
 
+    @property
+    def iso_country(self) -> str:
+        """The ISO 3166 country code addresses use (GB for Amazon's UK)."""
+        return "GB" if self.country == "UK" else self.country
+
     def label(self) -> str:
         """``A1F83G8C2ARO7P (UK)``: for messages."""
         return f"{self.marketplace_id} ({self.country})"

@@ -111,10 +111,15 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def create_app(db_url: str) -> FaultInjector:
-    """Build the Commerce sandbox on ``db_url`` (tables created if missing, stores and products seeded)."""
+def create_app(db_url: str, marketplace_stores: bool = False) -> FaultInjector:
+    """Build the Commerce sandbox on ``db_url`` (tables created if missing, stores and products seeded); with
+    ``marketplace_stores``, also a store view for every other marketplace the generator sells on
+    (:data:`sandbox.catalog.MARKETPLACE_STORES`)."""
     db = Database(db_url)
     db.create_schema()
+    if marketplace_stores:
+        with db.write() as conn:
+            stores.open_marketplace_stores(conn, db.now())
     tokens = TokenStore()
     api = FastAPI(
         title="Adobe Commerce sandbox",

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
+from sandbox.catalog import MARKETPLACE_STORES, MARKETPLACES
 from sandbox.commerce import schema
 from sandbox.commerce.errors import bad_request
 
@@ -199,3 +200,18 @@ def store_configs(conn: Connection, codes: list[str] | None, base_url: str) -> l
             "secure_base_static_url": f"{base}static/", "secure_base_media_url": f"{base}media/",
         })  # fmt: skip
     return out
+
+
+def open_marketplace_stores(conn: Connection, now: datetime) -> list[str]:
+    """A store view (e-mails disabled) for each marketplace of :data:`sandbox.catalog.MARKETPLACE_STORES` whose code
+    the database does not have yet, by :func:`create_store`; returns the codes opened."""
+    present = set(conn.execute(select(schema.store.c.code)).scalars())
+    opened = []
+    for marketplace, (code, website_code) in MARKETPLACE_STORES.items():
+        if code in present:
+            continue
+        currency = MARKETPLACES[marketplace][1]
+        create_store(conn, now, {"code": code, "name": f"Amazon {MARKETPLACES[marketplace][0]}",
+                                 "website_code": website_code, "currency": currency, "emails_disabled": True})  # fmt: skip
+        opened.append(code)
+    return opened
