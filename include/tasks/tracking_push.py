@@ -287,6 +287,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     import httpx
 
     from include.adapters.hooks.amazon_sp_api import SpApiHook
+    from include.clients.amazon.client import ClientStats
     from include.clients.amazon.errors import SpApiError
 
     engine = channel_engine()
@@ -294,8 +295,10 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
+    traffic = ClientStats()
     if pushes:
         with SpApiHook().get_client() as client:
+            traffic = client.stats
             for amazon_id, group in groupby(pushes, key=lambda p: p.amazon_order_id):
                 waiting = list(group)
                 while waiting:
@@ -334,6 +337,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
         "orders_partially_shipped": partial[:MAX_LISTED],
         "orders_shipped_count": len(shipped),
         "orders_partially_shipped_count": len(partial),
+        "sp_api": traffic.calls(),
     }
     log.info("confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting")})
     return result
