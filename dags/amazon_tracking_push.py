@@ -47,7 +47,13 @@ from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, TriggerR
 
 from include.adapters.alerts import OpsNotifier
 from include.adapters.assets import ORDERS_SYNCED
-from include.adapters.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
+from include.adapters.dag_defaults import (
+    amazon_order_ids_param,
+    dry_run_param,
+    resend_refused_param,
+    task_defaults,
+    timestamp_param,
+)
 from include.tasks import tracking_push
 
 
@@ -82,6 +88,7 @@ from include.tasks import tracking_push
             "Push just these orders: all their Commerce shipments, whenever created. "
             "Confirmed packages are not sent again.",
         ),
+        "resend_refused": resend_refused_param(),
         "dry_run": dry_run_param(
             "Read Commerce and build the packages, but send nothing to Amazon and write nothing "
             "(the summary lists what would be sent).",

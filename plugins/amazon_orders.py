@@ -10,7 +10,7 @@ external view (``external_views``) that puts "Amazon orders" in the UI's navigat
   (``include/ops/orders_page.py``: no buyer data, no writes) and, for the runs, from
   Airflow's metadata database.
 * "Retry now" and "Re-push" trigger ``amazon_order_sync`` / ``amazon_tracking_push`` with
-  ``{"amazon_order_ids": [...]}`` through Airflow's REST API (``POST /api/v2/dags/{dag_id}/dagRuns``)
+  ``{"amazon_order_ids": [...]}`` (the push also with ``"resend_refused": true``) through Airflow's REST API (``POST /api/v2/dags/{dag_id}/dagRuns``)
   with the caller's own token, so Airflow's permissions and audit log apply; a user who may
   not trigger the DAG gets 403 here first, and the page shows read-only.
 """
@@ -168,14 +168,16 @@ def _iso(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-async def trigger(request: Request, user: Any, dag_id: str, ids: list[str], note: str) -> dict[str, Any]:
-    """``POST /api/v2/dags/{dag_id}/dagRuns`` as the caller, with ``{"amazon_order_ids": ids}``; Airflow's refusal
-    is passed on with its status."""
+async def trigger(
+    request: Request, user: Any, dag_id: str, ids: list[str], note: str, **extra_conf: Any
+) -> dict[str, Any]:
+    """``POST /api/v2/dags/{dag_id}/dagRuns`` as the caller, with ``{"amazon_order_ids": ids, **extra_conf}``;
+    Airflow's refusal is passed on with its status."""
     import httpx
 
     if not may(user, "POST", dag_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not trigger {dag_id}")
-    body = {"logical_date": None, "conf": {"amazon_order_ids": ids}, "note": note}
+    body = {"logical_date": None, "conf": {"amazon_order_ids": ids, **extra_conf}, "note": note}
     async with httpx.AsyncClient(base_url=base_url(), timeout=30) as client:
         answer = await client.post(
             f"/api/v2/dags/{dag_id}/dagRuns", json=body, headers={"Authorization": f"Bearer {caller_token(request)}"}
@@ -287,7 +289,7 @@ def packages(
 
 @app.post("/api/orders/retry")
 async def retry(request: Request, body: OrderIds, user: Reader) -> dict[str, Any]:
-    """ "Retry now": a re-sync run of ``amazon_order_sync`` for these kept-out orders (``amazon_order_ids`` conf)."""
+    """Retry now: a re-sync run of ``amazon_order_sync`` for these kept-out orders (``amazon_order_ids`` conf)."""
     from include.ops.orders_page import kept_out_ids
 
     name = account_of(body.account)
@@ -300,7 +302,8 @@ async def retry(request: Request, body: OrderIds, user: Reader) -> dict[str, Any
 
 @app.post("/api/packages/repush")
 async def repush(request: Request, body: OrderIds, user: Reader) -> dict[str, Any]:
-    """ "Re-push": a run of ``amazon_tracking_push`` for these orders' packages (``amazon_order_ids`` conf)."""
+    """Re-push: a run of ``amazon_tracking_push`` for these orders' packages, refused ones included
+    (``{"amazon_order_ids": [...], "resend_refused": true}``)."""
     from include.ops.orders_page import package_problems
 
     name = account_of(body.account)
@@ -311,7 +314,7 @@ async def repush(request: Request, body: OrderIds, user: Reader) -> dict[str, An
     }
     ids = checked_ids(body, with_problems, "no refused, failed or skipped package")
     note = f"Re-push from the Amazon orders page ({len(ids)} order{'s' if len(ids) != 1 else ''})"
-    return await trigger(request, user, PUSH, ids, note)
+    return await trigger(request, user, PUSH, ids, note, resend_refused=True)
 
 
 class AmazonOrdersPlugin(AirflowPlugin):

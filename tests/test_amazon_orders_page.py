@@ -256,7 +256,8 @@ def test_json_api_on_a_real_airflow(stack):
     assert repush.status_code == 200, repush.text
     [pushed] = running.query("SELECT run_id, conf FROM dag_run WHERE dag_id = :d", d=PUSH)
     conf = pushed["conf"] if isinstance(pushed["conf"], dict) else json.loads(pushed["conf"])
-    assert pushed["run_id"] == repush.json()["dag_run_id"] and conf == {"amazon_order_ids": [REFUSED]}
+    assert pushed["run_id"] == repush.json()["dag_run_id"]
+    assert conf == {"amazon_order_ids": [REFUSED], "resend_refused": True}
 
     # 9. The health lists the new runs.
     recent = httpx.get(f"{api}/health", headers=viewer, timeout=30).json()["runs"]

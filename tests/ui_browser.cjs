@@ -127,6 +127,7 @@ async function amazon(page, args) {
   await message.getByRole("link").click();
   await page.waitForURL((url) => url.pathname.includes(`/runs/`));
   out.opened = decodeURIComponent(new URL(page.url()).pathname);
+  await page.getByText(out.run_id).first().waitFor();  // the UI's router rendered the run
   return out;
 }
 

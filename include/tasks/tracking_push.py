@@ -82,8 +82,9 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
     common = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}
     if ids and not (since or until):
-        log.info("manual run for %s Amazon orders (all their shipments)", len(ids))
-        return PushPlan(mode="orders", **common).to_xcom()
+        resend = bool(params.get("resend_refused"))
+        log.info("manual run for %s Amazon orders (all their shipments%s)", len(ids), ", refused ones too" * resend)
+        return PushPlan(mode="orders", resend_refused=resend, **common).to_xcom()
     mark = channel_db.high_water_mark(engine, JOB)
     explicit = bool(since or until)
     window = shipment_window(
@@ -266,7 +267,7 @@ def steps_with_work(plan: PushPlan | dict) -> list[str]:
         return []
     engine = channel_engine()
     only_ids = plan.only_ids
-    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1):
+    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1, resend_refused=plan.resend_refused):
         return [CONFIRM, COMPLETE]
     if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
         return [COMPLETE]
@@ -291,7 +292,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     from include.clients.amazon.errors import SpApiError
 
     engine = channel_engine()
-    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids)
+    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused)
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
