@@ -285,3 +285,24 @@ def test_retry_now_in_the_browser(browser, stack, tmp_path):  # noqa: F811 (the 
     assert seen["run_link"] == f"{ui}/dags/{SYNC}/runs/{quote(made['run_id'], safe='')}"
     assert seen["opened"] == f"/dags/{SYNC}/runs/{made['run_id']}"
     assert (shots / "amazon-orders.png").stat().st_size > 10_000
+
+
+def test_runs_show_their_sp_api_calls_429s_and_retries(sync_env):
+    """The sync's ``extract_orders`` reports its SP-API traffic; the page's runs read it from the run's XCom.
+
+    (A re-sync by id, as "Retry now" makes: getOrder's quota refills in 2 s, searchOrders' in 3 minutes.)"""
+    from tests.conftest import load_plugin, run_dag
+
+    updated = NOW - timedelta(minutes=30)
+    orders = [ao.order(ao.line("MUG-001"), order_id=IMPORTED, created=updated, last_updated=updated)]
+    sync_env.sandbox.spapi("POST", "/_sandbox/orders", json=orders).raise_for_status()
+    rules = [{"kind": "429", "path": f"/orders/2026-01-01/orders/{IMPORTED}", "count": 2}]
+    sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={"seed": 1, "rules": rules}).raise_for_status()
+    dag_run = run_dag(SYNC, {"amazon_order_ids": [IMPORTED]})
+    sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={}).raise_for_status()
+
+    runs = load_plugin("amazon_orders").recent_runs(SYNC)
+    [shown] = [r for r in runs["recent"] if r["run_id"] == dag_run.run_id]
+    assert shown["state"] == "success" and shown["sp_api"]["throttled"] == 2
+    assert shown["sp_api"]["retries"] == 2 and shown["sp_api"]["requests"] >= 3
+    assert runs["last_success"]["run_id"] == dag_run.run_id
