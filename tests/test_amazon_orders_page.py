@@ -269,7 +269,8 @@ def test_json_api_on_a_real_airflow(stack):
 @pytest.mark.postgres
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="runs Airflow components as POSIX process groups")
 def test_retry_now_in_the_browser(browser, stack, tmp_path):  # noqa: F811 (the fixture imported above)
-    """Log in, open "Amazon orders" from the navigation, find a kept-out order by id, press "Retry now", see the run."""
+    """Log in, open "Amazon orders" from the navigation, find a kept-out order by id, press "Retry now", see the run;
+    a viewer gets the page read-only."""
     running, ui, passwords = stack
     shots = Path(os.environ.get("ACS_SCREENSHOTS", tmp_path))
     seen = in_browser(
@@ -285,6 +286,11 @@ def test_retry_now_in_the_browser(browser, stack, tmp_path):  # noqa: F811 (the 
     assert seen["run_link"] == f"{ui}/dags/{SYNC}/runs/{quote(made['run_id'], safe='')}"
     assert seen["opened"] == f"/dags/{SYNC}/runs/{made['run_id']}"
     assert (shots / "amazon-orders.png").stat().st_size > 10_000
+
+    # A viewer sees the same page read-only: nothing to tick, both actions off.
+    viewer = in_browser(browser, "amazon_readonly", ui=ui, user="viewer", password=passwords["viewer"])
+    assert viewer["rows"] == 3 and viewer["notice"].startswith("Read-only: you may not trigger runs")
+    assert (viewer["retry_enabled"], viewer["repush_enabled"], viewer["checkable"]) == (False, False, 0)
 
 
 def test_runs_show_their_sp_api_calls_429s_and_retries(sync_env):

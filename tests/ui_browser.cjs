@@ -10,6 +10,8 @@
 //   node tests/ui_browser.cjs amazon '<json>'  "Amazon orders" from the navigation: search a kept-out order by id
 //                                               ({order_id}), press "Retry now", read the run shown; screenshots
 //                                               into {screenshots} (a folder) when given
+//   node tests/ui_browser.cjs amazon_readonly '<json>'   the same page for a user who may not trigger: its
+//                                               read-only notice and whether any action is possible
 //
 // <json>: {"ui", "user", "password", ...}; see each command. Chromium: $CHROMIUM or /usr/bin/chromium.
 const { chromium } = require("playwright-core");
@@ -131,13 +133,28 @@ async function amazon(page, args) {
   return out;
 }
 
+async function amazon_readonly(page, args) {
+  await page.goto(`${args.ui}/plugin/amazon-orders`);
+  const frame = page.frameLocator("iframe").first();
+  await frame.locator("#orders tbody tr[data-order]").first().waitFor();
+  await frame.locator("#packages tbody tr").first().waitFor();
+  const notice = frame.locator("#readonly");
+  return {
+    notice: (await notice.isVisible()) ? (await notice.innerText()).trim() : null,
+    retry_enabled: await frame.getByRole("button", { name: "Retry now" }).isEnabled(),
+    repush_enabled: await frame.getByRole("button", { name: "Re-push" }).isEnabled(),
+    checkable: await frame.locator("input[type=checkbox]:not([disabled])").count(),
+    rows: await frame.locator("#orders tbody tr[data-order]").count(),
+  };
+}
+
 async function main() {
   const [command, json] = process.argv.slice(2);
   const args = JSON.parse(json);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_FLAGS });
   try {
     const page = await login(browser, args);
-    const result = await { forms, pages, amazon }[command](page, args);
+    const result = await { forms, pages, amazon, amazon_readonly }[command](page, args);
     process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     await browser.close();
