@@ -23,7 +23,8 @@ stages without writing to Commerce. **Backfills** (Trigger → Backfill) make on
 per 15-minute interval lying within the range (a range ending 21:00 ends with the
 run 20:45–21:00); their runs ignore the window and order-id params and honour
 `dry_run`. Orders that cannot be imported keep a readable reason in the channel
-tables and are retried on every run (`python -m include.ops.report quarantine`).
+tables and are retried with growing delays, then wait for an operator
+(`python -m include.ops.report quarantine`; a re-sync by id always tries them).
 
 **Tracking push**: `announce_changes` updates the asset `amazon_orders_synced`,
 which starts `amazon_tracking_push`, only when the run imported or updated

@@ -275,7 +275,8 @@ def packages(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Packages Amazon did not confirm, most recent first: ``status`` refused (default) | failed | skipped | all."""
+    """Packages Amazon did not confirm, most recent first: ``status`` refused (default) | failed | skipped | held
+    | all."""
     from include.ops.orders_page import package_problems
 
     name = account_of(account)
@@ -312,7 +313,7 @@ async def repush(request: Request, body: OrderIds, user: Reader) -> dict[str, An
     with_problems = {
         p["amazon_order_id"] for p in package_problems(channel_engine(), name, status=None, limit=100_000).items
     }
-    ids = checked_ids(body, with_problems, "no refused, failed or skipped package")
+    ids = checked_ids(body, with_problems, "no refused, failed, skipped or held package")
     note = f"Re-push from the Amazon orders page ({len(ids)} order{'s' if len(ids) != 1 else ''})"
     return await trigger(request, user, PUSH, ids, note, resend_refused=True)
 

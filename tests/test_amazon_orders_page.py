@@ -90,12 +90,18 @@ def no_buyer_data(payload) -> None:
 
 def test_reads_on_every_database(channel_engine):
     seed(channel_engine)
-    everything = orders_page.kept_out_orders(channel_engine, "default")
+    everything = orders_page.kept_out_orders(channel_engine, "default", now=NOW)
     assert [o["amazon_order_id"] for o in everything.items] == [UNKNOWN_SKU, MALFORMED, NO_ADDRESS]
     unknown = everything.items[0]
     assert unknown["import_status"] == "failed" and unknown["attempts"] == 3 and unknown["skus"] == ["NOT-IN-CATALOG"]
     assert unknown["first_failed_at"] == (NOW - timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert "next_attempt_at" in unknown and unknown["reason"].startswith("Commerce refused")
+    assert unknown["reason"].startswith("Commerce refused")
+    # The next try under the retry policy (the defaults: 15 min doubling), worded as the quarantine CLI does.
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    assert unknown["next_attempt_at"] == unknown["next_try"] == iso(NOW - timedelta(minutes=15) + timedelta(hours=1))
+    tries = {o["amazon_order_id"]: o["next_try"] for o in everything.items}
+    assert tries == {UNKNOWN_SKU: iso(NOW + timedelta(minutes=45)), NO_ADDRESS: iso(NOW + timedelta(minutes=15)),
+                     MALFORMED: "a valid version from Amazon"}  # fmt: skip
     no_buyer_data(everything.to_dict())
 
     by_sku = orders_page.kept_out_orders(channel_engine, "default", q="not-in-cat")

@@ -12,6 +12,7 @@ from include import channel_db as db
 from include.channel_db.tables import TIMESTAMP_COLUMNS, metadata
 from include.channel_db.types import UtcDateTime
 from include.domain.import_rules import IMPORTABLE_STATUSES, statuses_to_import
+from include.domain.retry_policy import RetryPolicy
 from include.domain.settings import OrderSettings, parse_settings
 from include.domain.staging import flatten
 from tests.amazon_orders import line, order
@@ -239,7 +240,7 @@ def test_record_failures_is_one_batched_statement(engine):
     statements = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     db.record_failures(engine, [(o["orderId"], f"reason {i}") for i, o in enumerate(orders)])
-    assert len(statements) == 1
+    assert len(statements) == 2  # one look-up of the attempts so far, one batched update
     assert sorted(q.reason for q in db.quarantine(engine)) == [f"reason {i}" for i in range(5)]
 
 
@@ -501,3 +502,53 @@ def test_cancelled_orders_with_failed_attempts_are_settled_once(engine):
     db.record_cancel_settled(engine, failed_then_cancelled["orderId"])
     assert db.canceled_orders_to_settle(engine) == []
     assert db.quarantine(engine) == []
+
+
+def test_retry_policy_delays_failed_imports_gives_up_and_a_resync_by_id_forces(engine):
+    """Attempts count, delays grow from the base, an order is skipped until due, waits after the last attempt,
+    and an order named by id is taken whatever the policy says."""
+    policy = RetryPolicy(max_attempts=3, base_minutes=10, max_delay_minutes=60)
+    o = order(last_updated=T0)
+    stage(engine, o)
+    oid = o["orderId"]
+
+    def due(at, **options):
+        found = to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, retry=policy, now=at, **options)
+        return [c.amazon_order_id for c in found]
+
+    def ids_due(at, **options):
+        statuses = statuses_to_import("MERCHANT", SETTINGS)
+        return db.order_ids_to_import(engine, fulfilled_by="MERCHANT", statuses=statuses, retry=policy, now=at,
+                                      **options)  # fmt: skip
+
+    assert due(T0) == [oid]  # importable: never delayed
+    failed_at = T0 + timedelta(hours=1)
+    db.record_failure(engine, oid, "unknown SKU", now=failed_at, retry=policy)
+    assert row(engine, oid, "import_attempts", "next_attempt_at") == (1, failed_at + timedelta(minutes=10))
+    assert due(failed_at + timedelta(minutes=9)) == [] == ids_due(failed_at + timedelta(minutes=9))
+    assert due(failed_at + timedelta(minutes=10)) == [oid] == ids_due(failed_at + timedelta(minutes=10))
+
+    second = failed_at + timedelta(minutes=10)
+    db.record_failure(engine, oid, "unknown SKU", now=second, retry=policy)
+    assert row(engine, oid, "import_attempts", "next_attempt_at") == (2, second + timedelta(minutes=20))
+    assert due(second + timedelta(minutes=19)) == []
+    third = second + timedelta(minutes=20)
+    assert due(third) == [oid]
+    db.record_failure(engine, oid, "unknown SKU", now=third, retry=policy)
+    assert row(engine, oid, "import_attempts", "next_attempt_at") == (3, None)  # the last attempt: waits
+    assert due(third + timedelta(days=30)) == [] == ids_due(third + timedelta(days=30))
+    [kept] = db.quarantine(engine)
+    assert (kept.attempts, kept.next_attempt_at, kept.first_failed_at) == (3, None, failed_at)
+    assert policy.next_try(kept.attempts, kept.next_attempt_at, third) == "waits for operator"
+
+    assert due(third, only_ids=[oid]) == [oid] == ids_due(third, only_ids=[oid])  # a re-sync by id forces it
+    db.record_imported(engine, oid, 42, None, now=third + timedelta(minutes=1))
+    assert row(engine, oid, "import_status", "next_attempt_at") == ("imported", None)
+
+
+def test_a_failed_update_of_an_imported_order_is_not_delayed(engine):
+    o = order(last_updated=T0)
+    stage(engine, o)
+    db.record_imported(engine, o["orderId"], 7, None, now=T0 + timedelta(hours=1))
+    db.record_failure(engine, o["orderId"], "Commerce unavailable", now=T0 + timedelta(hours=2))
+    assert row(engine, o["orderId"], "import_status", "next_attempt_at") == ("imported", None)

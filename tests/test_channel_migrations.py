@@ -122,18 +122,21 @@ def insert_legacy_rows(engine) -> None:
             conn.execute(insert, [{c: stored(row[c]) for c in columns} for row in rows])
 
 
+#: Columns later revisions added (not in the release before migrations): a snapshot compares the others.
+ADDED_COLUMNS = {"channel_order": {"next_attempt_at"}}  # 0002
+
+
 def snapshot(engine) -> dict[str, list[tuple]]:
-    """Every row of every channel table, as the database returns it, in primary-key order."""
+    """Every row of every channel table, as the database returns it, in primary-key order (v1 columns)."""
     with engine.connect() as conn:
-        return {
-            table.name: [
-                tuple(row)
-                for row in conn.execute(
-                    text(f"SELECT * FROM {table.name} ORDER BY {', '.join(c.name for c in table.primary_key)}")
-                )
+        snap = {}
+        for table in metadata.sorted_tables:
+            columns = ", ".join(c.name for c in table.columns if c.name not in ADDED_COLUMNS.get(table.name, ()))
+            order = ", ".join(c.name for c in table.primary_key)
+            snap[table.name] = [
+                tuple(row) for row in conn.execute(text(f"SELECT {columns} FROM {table.name} ORDER BY {order}"))
             ]
-            for table in metadata.sorted_tables
-        }
+        return snap
 
 
 def channel_db_command(*args: str) -> subprocess.CompletedProcess:

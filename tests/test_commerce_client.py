@@ -254,6 +254,18 @@ def test_invoice_and_refund_partially_then_close(sandbox, client):
     assert db_scalar(sandbox, "SELECT COUNT(*) FROM sales_creditmemo WHERE order_id = :id", id=oid) == 2
 
 
+def test_hold_and_unhold_follow_magentos_rules(sandbox, client):
+    oid = client.create_order(order_entity("114-HOLD"))["entity_id"]
+    client.invoice_order(oid)
+    assert client.hold_order(oid) is True and client.get_order(oid)["state"] == "holded"
+    with pytest.raises(CommerceClientError, match="A hold action is not available"):
+        client.hold_order(oid)
+    assert client.cancel_order(oid) is False  # Magento cancels no held order
+    assert client.unhold_order(oid) is True and client.get_order(oid)["state"] == "processing"
+    with pytest.raises(CommerceClientError, match="You cannot remove the hold"):
+        client.unhold_order(oid)
+
+
 def test_cancel_only_what_magento_can_cancel(sandbox, client):
     oid = client.create_order(order_entity("114-CANCEL"))["entity_id"]
     assert client.cancel_order(oid) is True
@@ -371,6 +383,22 @@ def _shipped(c: CommerceClient) -> dict[str, Any]:
     return ctx
 
 
+def _held(c: CommerceClient) -> dict[str, Any]:
+    ctx = _invoiced(c)
+    c.hold_order(ctx["order_id"])
+    return ctx
+
+
+def _verify_hold(box, ctx, result, lost):
+    assert result is True and order_state(box, ctx["order_id"]) == "holded"
+    held = db_scalar(box, "SELECT hold_before_state FROM sales_order WHERE entity_id = :id", id=ctx["order_id"])
+    assert held == "processing"  # held once: a second hold would have been refused (400), not stacked
+
+
+def _verify_unhold(box, ctx, result, lost):
+    assert result is True and order_state(box, ctx["order_id"]) == "processing"
+
+
 def _verify_order(box, ctx, result, lost):
     assert db_scalar(box, "SELECT COUNT(*) FROM sales_order WHERE ext_order_id = '114-FAULT'") == 1
     assert result["entity_id"] == db_scalar(box, "SELECT entity_id FROM sales_order WHERE ext_order_id = '114-FAULT'")
@@ -434,6 +462,8 @@ WRITES: dict[str, WriteCase] = {
                       _verify_ship),
     "refund": WriteCase("POST", "/refund$", _invoiced, lambda c, ctx: c.refund_order(ctx["order_id"]), _verify_refund),
     "cancel": WriteCase("POST", "/cancel$", _order, lambda c, ctx: c.cancel_order(ctx["order_id"]), _verify_cancel),
+    "hold": WriteCase("POST", "/hold$", _invoiced, lambda c, ctx: c.hold_order(ctx["order_id"]), _verify_hold),
+    "unhold": WriteCase("POST", "/unhold$", _held, lambda c, ctx: c.unhold_order(ctx["order_id"]), _verify_unhold),
     "comment": WriteCase("POST", "/comments$", _order,
                          lambda c, ctx: c.add_order_comment(ctx["order_id"], "Synced from Amazon."), _verify_comment),
     "track": WriteCase("POST", "/V1/shipment/track$", _shipped,

@@ -28,3 +28,15 @@ def test_retry_after_in_seconds_or_as_an_http_date_capped():
     assert 25 <= retry_after_seconds(format_datetime(later, usegmt=True), cap=300) <= 31
     assert retry_after_seconds(format_datetime(later, usegmt=True), cap=10) == 10
     assert retry_after_seconds(format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True), cap=30) == 0.0
+
+
+def test_exponential_delay_is_the_nominal_backoff_both_use():
+    """One growth formula: base × 2^(retry−1) up to the cap; the jittered backoff stays within its half-to-full."""
+    from include.clients.http_retry import exponential_delay
+
+    assert [exponential_delay(n, base=15, cap=720) for n in range(0, 9)] == [0, 15, 30, 60, 120, 240, 480, 720, 720]
+    assert exponential_delay(10_000, base=1, cap=60) == 60  # no overflow for absurd retry counts
+    assert exponential_delay(3, base=0, cap=60) == 0
+    rng = random.Random(3)
+    for n in range(1, 8):
+        assert exponential_delay(n, base=2, cap=30) / 2 <= backoff_delay(n, base=2, cap=30, rng=rng) <= 30

@@ -101,7 +101,9 @@ def test_first_scheduled_run_after_six_hours_down_covers_the_gap(sync_env):
 
 
 def test_orders_kept_out_while_commerce_was_down_are_imported_once_after(sync_env, monkeypatch):
-    """Commerce answers 503 to everything for one run: the orders wait with a reason; the next run imports them."""
+    """Commerce answers 503 to everything for one run: the orders wait with a reason; the next run imports them
+    (with ``retry_base_minutes`` 0: by default the next try is 15 minutes later)."""
+    sync_env.settings(retry_base_minutes=0)
     commerce_conn = json.loads(os.environ["AIRFLOW_CONN_COMMERCE_API"])
     commerce_conn["extra"].update(max_retries=1, backoff=0.05)  # keep the outage short in a test
     monkeypatch.setenv("AIRFLOW_CONN_COMMERCE_API", json.dumps(commerce_conn))
@@ -174,7 +176,9 @@ def asset_events(run) -> list:
 
 def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_starts_no_push(sync_env):
     """Run 1 keeps an order out; run 2 reads another order and retries the first: the note counts the retry as
-    kept out earlier, not as run 2's; run 3 changes nothing in Commerce: no asset event, so no tracking push."""
+    kept out earlier, not as run 2's; run 3 changes nothing in Commerce: no asset event, so no tracking push.
+    (``retry_base_minutes`` 0, so that run 2 retries the first order at once.)"""
+    sync_env.settings(retry_base_minutes=0)
     put_orders(sync_env, mfn("111-0000107-0000001", NOW - timedelta(hours=3), ao.line("NO-SUCH-SKU")))
     first = sync_env.run_sync(
         window_start=ao.iso(NOW - timedelta(hours=4)), window_end=ao.iso(NOW - timedelta(hours=2))
@@ -188,8 +192,8 @@ def test_orders_kept_out_earlier_are_told_apart_and_a_run_that_changed_nothing_s
     assert note.startswith("**Order sync**: imported 1 · kept out 0 of 1 orders read · 1 kept out overall (window ")
     assert "- Commerce: imported 1 · failed 1 (1 of the failed were retries of orders kept out by earlier runs)" in note
     assert (
-        "- Still kept out overall: 1 (1 from earlier runs), retried every run; all with reasons: [summarize → XCom]("
-        in note
+        "- Still kept out overall: 1 (1 from earlier runs), retried with growing delays; "
+        "all with reasons, tries and next try: [summarize → XCom](" in note
     )
     assert f"/dags/amazon_order_sync/runs/{quote(second.run_id, safe='')}/tasks/summarize/xcom)" in note
     summary = xcom_result(second, "summarize")
@@ -221,7 +225,11 @@ def test_quarantine_cli_lists_orders_kept_out(sync_env):
     assert header.split()[:3] == ["AMAZON", "ORDER", "CHANNEL"]
     assert row.startswith("111-0000104-0000001  MFN ATVPDKIKX0DER  UNSHIPPED")
     assert "GONE-1" in row and " 1 " in row
-    assert rest[-1] == "1 orders kept out; each is retried on every run."
+    assert rest[-1] == (
+        "1 orders kept out; failed imports are retried after 15 min, doubling up to 720 min, 8 tries at most; "
+        "0 wait for operator (re-sync them by order id)."
+    )
+    assert "FIRST FAILED" in header and "NEXT TRY" in header and " 1  " in row
     summary = report_cli("summary").stdout
     assert "MFN  failed 1" in summary and "Orders kept out of Commerce: 1" in summary
 

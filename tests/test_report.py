@@ -19,7 +19,7 @@ SUMMARY = {
     "rejected": [{"amazon_order_id": "111-0000000-0000000", "reason": "malformed order: no orderItems"}],
     "not_found": [],
     "outcomes": {"imported": 30, "updated": 2, "failed": 60, "customers_created": 4},
-    "kept_out": {"this_run": 26, "earlier": 49, "earlier_retried": 35},
+    "kept_out": {"this_run": 26, "earlier": 49, "earlier_retried": 35, "waiting_for_operator": 2},
     "kept_out_this_run": [{"amazon_order_id": "111-0000000-0000000", "reason": "malformed order: no orderItems"}] + [
         {"amazon_order_id": f"111-0000001-{i:07d}", "reason": "Commerce refused: The product that was requested "
          "doesn't exist. Verify the product and try again. (HTTP 400, PUT /V1/orders/create); order SKUs: X-1"}
@@ -43,7 +43,8 @@ def test_sync_note_tells_this_runs_orders_from_those_kept_out_earlier():
     ) in rest
     assert "- Kept out, this run's orders (26):" in rest
     assert rest[-2] == (
-        "- Still kept out overall: 75 (49 from earlier runs), retried every run; all with reasons: "
+        "- Still kept out overall: 75 (49 from earlier runs), retried with growing delays (2 wait for operator); "
+        "all with reasons, tries and next try: "
         "[summarize → XCom](http://127.0.0.1:8080/dags/amazon_order_sync/runs/"
         "backfill__2026-03-01T10%3A00%3A00%2B00%3A00/tasks/summarize/xcom)"
     )
@@ -71,7 +72,7 @@ def test_sync_note_for_a_resync_by_id_a_quiet_run_and_a_backfill_run():
         "- Backfill run: ignored amazon_order_ids, window_start (single-run params); read its own interval" in backfill
     )
     # Without a link (no run to point at), the note still says where the lists are.
-    assert "all with reasons: the summarize task's XCom" in report.sync_note(SUMMARY)
+    assert "all with reasons, tries and next try: the summarize task's XCom" in report.sync_note(SUMMARY)
 
 
 def test_push_note_and_failure_note():
@@ -103,18 +104,40 @@ def test_listener_keeps_the_operators_note_above_the_report():
 
 def test_quarantine_table():
     ts = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
+    later = datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
     orders = [
         QuarantinedOrder("111-0000001-0000001", "ATVPDKIKX0DER", "MERCHANT", "UNSHIPPED", "failed",
-                         "Commerce unavailable: Service Unavailable (HTTP 503)", 3, ts, ts, ts, ts, None),
+                         "Commerce unavailable: Service Unavailable (HTTP 503)", 3, ts, ts, ts, ts, None, later),
         QuarantinedOrder("111-0000001-0000002", "A2EUQ1WTGCTBG2", "AMAZON", "SHIPPED", "skipped",
                          "FBA import is disabled in amazon_order_settings", 1, ts, ts, None, ts, None),
+        QuarantinedOrder("111-0000001-0000003", "ATVPDKIKX0DER", "MERCHANT", "UNSHIPPED", "failed",
+                         "unknown SKU", 8, ts, ts, ts, ts, None, None),
     ]  # fmt: skip
-    lines = report.quarantine_table(orders).splitlines()
+    lines = report.quarantine_table(orders, now=ts).splitlines()
     assert lines[0].split() == ["AMAZON", "ORDER", "CHANNEL", "AMAZON", "STATUS", "KEPT", "OUT", "AS", "TRIES",
-                                "FIRST", "SEEN", "LAST", "SEEN", "REASON"]  # fmt: skip
+                                "FIRST", "FAILED", "NEXT", "TRY", "FIRST", "SEEN", "LAST", "SEEN", "REASON"]  # fmt: skip
     assert lines[2].split()[:6] == ["111-0000001-0000001", "MFN", "ATVPDKIKX0DER", "UNSHIPPED", "failed", "3"]
-    assert lines[3].endswith("FBA import is disabled in amazon_order_settings")
+    assert "2026-03-01 10:05  2026-03-01 12:05" in lines[2]  # first failed, next try
+    assert (
+        lines[3].endswith("FBA import is disabled in amazon_order_settings") and "when the settings allow" in lines[3]
+    )
+    assert "waits for operator" in lines[4]  # 8 tries: the default retry_max_attempts
     assert "2026-03-01 10:05" in lines[2]
+
+
+def test_the_note_lists_tries_and_next_try_of_failed_imports():
+    summary = {
+        **SUMMARY,
+        "kept_out_this_run": [
+            {"amazon_order_id": "111-0000002-0000001", "reason": "unknown SKU", "attempts": 2,
+             "first_failed_at": "2026-03-01T10:00:00Z", "next_try": "2026-03-01T10:45:00Z"},
+            {"amazon_order_id": "111-0000002-0000002", "reason": "unknown SKU", "attempts": 8,
+             "first_failed_at": "2026-03-01T10:00:00Z", "next_try": "waits for operator"},
+        ],
+    }  # fmt: skip
+    note = report.sync_note(summary)
+    assert "  - `111-0000002-0000001` unknown SKU (try 2 · next 03-01 10:45)" in note
+    assert "  - `111-0000002-0000002` unknown SKU (try 8 · waits for operator)" in note
 
 
 def test_alert_lines_carry_no_buyer_data_or_secrets():

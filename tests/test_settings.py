@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from include.domain.retry_policy import RetryPolicy
 from include.domain.settings import DEFAULT_STORE_BY_MARKETPLACE, OrderSettings, SettingsError, parse_settings
 
 
@@ -21,6 +22,7 @@ def test_empty_gives_amazon_sales_channel_defaults(raw):
     assert s.store_by_marketplace == DEFAULT_STORE_BY_MARKETPLACE
     assert (s.chunk_size, s.commerce_concurrency, s.overlap_minutes) == (100, 8, 10)
     assert s.payment_method == "amazonpayment"
+    assert s.retry_policy == RetryPolicy(max_attempts=8, base_minutes=15, max_delay_minutes=720)
 
 
 def test_full_json_round_trip():
@@ -38,6 +40,9 @@ def test_full_json_round_trip():
         "stores": {"us_store": {"store_id": 4, "website_id": 2, "currency": "USD"}},
         "landing_uri": "s3://landing-bucket/amazon",
         "landing_conn_id": "aws_default",
+        "retry_max_attempts": 5,
+        "retry_base_minutes": 30,
+        "retry_max_delay_minutes": 240,
     }
     s = parse_settings(json.dumps(raw))
     assert s.to_dict() == raw
@@ -69,6 +74,9 @@ def test_settings_are_frozen():
         ({"chunk_size": "100"}, ["'chunk_size'", "'100'", "integer"]),
         ({"commerce_concurrency": 65}, ["'commerce_concurrency'", "65", "from 1 to 64"]),
         ({"overlap_minutes": -1}, ["'overlap_minutes'", "-1", "from 0 to 1440"]),
+        ({"retry_max_attempts": 0}, ["'retry_max_attempts'", "0", "from 1 to 1000"]),
+        ({"retry_base_minutes": -5}, ["'retry_base_minutes'", "-5", "from 0 to 10080"]),
+        ({"retry_max_delay_minutes": "1h"}, ["'retry_max_delay_minutes'", "'1h'", "integer"]),
         ({"processing_status": "Processing!"}, ["'processing_status'", "'Processing!'", "Commerce code"]),
         ({"payment_method": ""}, ["'payment_method'", "''"]),
         ({"store_by_marketplace": {}}, ["'store_by_marketplace'", "non-empty object"]),

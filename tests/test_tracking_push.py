@@ -228,7 +228,7 @@ def test_shipments_become_amazon_confirmations_and_both_sides_end_right(sync_env
 
     summary, states = push(sync_env)
     assert states["commerce_orders.complete_orders"] == "success"
-    assert summary["packages"] == {"sent": 6, "confirmed": 5, "failed": 0, "refused": 1, "waiting": 0}
+    assert summary["packages"] == {"sent": 6, "confirmed": 5, "failed": 0, "refused": 1, "waiting": 0, "held": 0}
     assert summary["shipments"]["fulfilled_by_amazon"] == 1 and summary["shipments"]["amazon_merchant_fulfilled"] == 5
     assert summary["shipments"]["not_amazon"] == 1
     assert summary["orders_shipped"] == 3 and summary["orders_partially_shipped"] == 1
@@ -303,7 +303,7 @@ def test_shipments_become_amazon_confirmations_and_both_sides_end_right(sync_env
     )  # fmt: skip
     summary, _ = push(sync_env)
     assert summary["packages_found"]["new"] == 1 and summary["packages_found"]["edited"] == 1
-    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
     assert summary["orders_completed_ids"] == [PART]
     assert len(confirmations(sync_env, PART)) == 2 and amazon_status(sync_env, PART) == "SHIPPED"
     assert confirmed_quantities(sync_env, PART) == {"MUG-002": (3, 3), "CAP-001": (1, 1)}
@@ -345,7 +345,7 @@ def test_amazon_faults_are_retried_on_the_next_run_and_confirmed_once(sync_env, 
     sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={"seed": 1, "rules": rules}).raise_for_status()
 
     summary, _ = push(sync_env)
-    assert summary["packages"] == {"sent": 3, "confirmed": 1, "failed": 2, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 3, "confirmed": 1, "failed": 2, "refused": 0, "waiting": 0, "held": 0}
     reasons = {p["amazon_order_id"]: p["reason"] for p in summary["problems"]}
     assert "503 ServiceUnavailable" in reasons[err] and "504 GatewayTimeout" in reasons[slow]
     for oid in (err, slow):
@@ -362,7 +362,7 @@ def test_amazon_faults_are_retried_on_the_next_run_and_confirmed_once(sync_env, 
     sync_env.sandbox.spapi("PUT", "/_sandbox/faults", json={}).raise_for_status()
     lost_before = len(confirmations(sync_env, lost))
     summary, _ = push(sync_env)
-    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 2, "confirmed": 2, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
     assert sorted(summary["orders_completed_ids"]) == sorted([err, slow])
     for oid in (err, slow):
         assert len(confirmations(sync_env, oid)) == 1 and amazon_status(sync_env, oid) == "SHIPPED"
@@ -398,7 +398,7 @@ def test_refused_packages_go_again_only_when_asked_for_those_orders(sync_env, co
     assert [row["status"] for row in pushes(sync_env, oid)] == ["refused"]
 
     summary, _ = push(sync_env, amazon_order_ids=[oid], resend_refused=True)
-    assert summary["packages"] == {"sent": 1, "confirmed": 1, "failed": 0, "refused": 0, "waiting": 0}
+    assert summary["packages"] == {"sent": 1, "confirmed": 1, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
     [row] = pushes(sync_env, oid)
     assert (row["status"], row["attempts"], row["last_error"]) == ("confirmed", 2, None)
     assert amazon_status(sync_env, oid) == "SHIPPED" and len(confirmations(sync_env, oid)) == 1
@@ -596,3 +596,15 @@ def test_tracking_state_on_every_database(engine):
         db.record_push_result(engine, a, "12345678901", "confirmed")
     with pytest.raises(ValueError):
         db.record_push_result(engine, a, refused.package_reference_id, "pending")
+
+    # A package of a held Commerce order: recorded as held with the reason, no attempt counted, still to send.
+    held = package(a, 11, 6, [(a_items[0], 1)], number="1Z6")
+    db.save_shipment_pushes(engine, [held], [])
+    db.record_push_held(engine, a, held.package_reference_id, "not sent: the Commerce order is on hold")
+    [waiting] = db.pushes_to_send(engine)
+    assert (waiting.package_reference_id, waiting.status, waiting.attempts) == (held.package_reference_id, "held", 0)
+    assert {p["status"]: p["last_error"] for p in db.push_problems(engine)}["held"].endswith("is on hold")
+    db.record_push_result(engine, a, held.package_reference_id, "confirmed")  # released: sent and confirmed
+    assert db.pushes_to_send(engine) == [] and "held" not in db.push_counts(engine)
+    with pytest.raises(LookupError):
+        db.record_push_held(engine, a, "12345678901", "on hold")

@@ -4,7 +4,8 @@ Import state of a channel order (``import_status``):
 
 ``staged``      known, not ready (MFN pending; FBA not shipped yet)
 ``importable``  ready for a Commerce order, not attempted yet
-``failed``      an attempt failed; ``import_error`` says why; retried every run
+``failed``      an attempt failed; ``import_error`` says why; retried under the retry policy
+                (``next_attempt_at``; after ``retry_max_attempts`` only by a re-sync by id)
 ``skipped``     ready, but the settings keep it out (FBA or order import disabled)
 ``imported``    the Commerce order exists (``commerce_order_id``)
 ``canceled``    cancelled on Amazon: before import (nothing to do) or afterwards
@@ -24,8 +25,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import NO_LIMIT, id_filter, select_records, statement, tx
+from include.channel_db.statements import NO_LIMIT, chunks, id_filter, select_records, statement, tx
 from include.channel_db.types import now_utc
+from include.domain.retry_policy import RetryPolicy
 
 CHANNELS = ("MERCHANT", "AMAZON")
 
@@ -65,6 +67,11 @@ def _check_channel(fulfilled_by: str) -> None:
         raise ValueError(f"fulfilled_by must be 'MERCHANT' or 'AMAZON', got {fulfilled_by!r}")
 
 
+def _retry_params(retry: RetryPolicy | None, now: datetime | None) -> dict[str, Any]:
+    """The retry policy's parameters of the import selects (``max_attempts``, ``now``)."""
+    return {"max_attempts": (retry or RetryPolicy()).max_attempts, "now": now or now_utc()}
+
+
 def orders_to_import(
     bind: Engine | Connection,
     *,
@@ -72,28 +79,43 @@ def orders_to_import(
     statuses: Sequence[str],
     limit: int | None = None,
     only_ids: Sequence[str] | None = None,
+    retry: RetryPolicy | None = None,
+    now: datetime | None = None,
 ) -> list[ChannelOrder]:
     """Orders of a fulfilment channel in Amazon ``statuses`` that should get a Commerce order now, oldest first.
 
-    Failed and skipped ones are retried. No ``statuses``, nothing
-    (:func:`include.domain.import_rules.statuses_to_import` says which, under the settings).
+    Skipped ones are retried; failed ones once due under the ``retry`` policy (default
+    :class:`RetryPolicy`), and never by themselves after its last attempt. Orders named
+    in ``only_ids`` (a re-sync by id) are taken whatever the policy says. No
+    ``statuses``, nothing (:func:`include.domain.import_rules.statuses_to_import` says
+    which, under the settings).
     """
     _check_channel(fulfilled_by)
     if not statuses:
         return []
     return _channel_orders(
-        bind, "orders_to_import", only_ids=only_ids, limit=limit, fulfilled_by=fulfilled_by, statuses=list(statuses)
-    )
+        bind, "orders_to_import", only_ids=only_ids, limit=limit, fulfilled_by=fulfilled_by, statuses=list(statuses),
+        **_retry_params(retry, now),
+    )  # fmt: skip
 
 
 def order_ids_to_import(
-    bind: Engine | Connection, *, fulfilled_by: str, statuses: Sequence[str], only_ids: Sequence[str] | None = None
+    bind: Engine | Connection,
+    *,
+    fulfilled_by: str,
+    statuses: Sequence[str],
+    only_ids: Sequence[str] | None = None,
+    retry: RetryPolicy | None = None,
+    now: datetime | None = None,
 ) -> list[str]:
     """The ids of :func:`orders_to_import` (same rules and order), without loading the orders."""
     _check_channel(fulfilled_by)
     if not statuses:
         return []
-    params = {"fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": NO_LIMIT, **id_filter(only_ids)}
+    params = {
+        "fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": NO_LIMIT, **id_filter(only_ids),
+        **_retry_params(retry, now),
+    }  # fmt: skip
     with tx(bind) as conn:
         return list(conn.execute(statement(conn, "order_ids_to_import", "statuses", "only_ids"), params).scalars())
 
@@ -155,23 +177,46 @@ def record_imported(
 
 
 def record_failure(
-    bind: Engine | Connection, amazon_order_id: str, reason: str, *, now: datetime | None = None
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+    retry: RetryPolicy | None = None,
 ) -> None:
-    """Keep the order out with a readable reason (no buyer data!), count the attempt, keep the first failure time."""
-    record_failures(bind, [(amazon_order_id, reason)], now=now)
+    """Keep the order out with a readable reason (no buyer data!), count the attempt, keep the first failure time,
+    and schedule the next try under the ``retry`` policy (default :class:`RetryPolicy`)."""
+    record_failures(bind, [(amazon_order_id, reason)], now=now, retry=retry)
 
 
 def record_failures(
-    bind: Engine | Connection, failures: Sequence[tuple[str, str]], *, now: datetime | None = None
+    bind: Engine | Connection,
+    failures: Sequence[tuple[str, str]],
+    *,
+    now: datetime | None = None,
+    retry: RetryPolicy | None = None,
 ) -> None:
-    """:func:`record_failure` for many orders in one batched statement."""
+    """:func:`record_failure` for many orders in one batched statement (after one look-up of their attempts)."""
     if not failures:
         return
     stamp = now or now_utc()
-    rows = [
-        {"amazon_order_id": oid, "reason": (reason or "unknown error")[:1000], "now": stamp} for oid, reason in failures
-    ]
+    policy = retry or RetryPolicy()
     with tx(bind) as conn:
+        attempts: dict[str, int | None] = {}  # None: imported (its update is retried on every run)
+        for chunk in chunks(sorted({oid for oid, _ in failures})):
+            rows = conn.execute(statement(conn, "select_import_attempts", "ids"), {"ids": chunk})
+            attempts.update({oid: None if commerce_id is not None else int(n) for oid, n, commerce_id in rows})
+        rows = [
+            {
+                "amazon_order_id": oid,
+                "reason": (reason or "unknown error")[:1000],
+                "now": stamp,
+                "next_attempt_at": None
+                if attempts.get(oid, 0) is None
+                else policy.next_attempt_at((attempts.get(oid) or 0) + 1, stamp),
+            }
+            for oid, reason in failures
+        ]
         conn.execute(statement(conn, "record_failure"), rows)
 
 

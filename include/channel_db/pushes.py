@@ -2,7 +2,8 @@
 
 ``channel_shipment_push``: one row per Amazon package (one Commerce tracking
 number), keyed by Amazon order id and packageReferenceId. status: pending ->
-confirmed | failed (retried) | refused (kept); skipped = cannot be built.
+confirmed | failed (retried) | refused (kept); skipped = cannot be built; held =
+not sent because the Commerce order is on hold (sent once it is released).
 ``channel_order_completion``: fully confirmed orders and whether their Commerce
 order was closed.
 """
@@ -21,7 +22,7 @@ from include.channel_db.statements import chunks, records, select_records, state
 from include.channel_db.types import now_utc
 from include.domain.tracking import Package, items_from_json
 
-PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped")
+PUSH_STATUSES = ("pending", "confirmed", "failed", "refused", "skipped", "held")
 COMPLETION_STATUSES = ("completed", "failed", "skipped")
 #: The columns a package's content is made of (changed content is stored again and re-sent).
 _CONTENT = ("carrier_code", "carrier_name", "shipping_method", "tracking_number", "ship_date", "items", "status",
@@ -100,7 +101,7 @@ def pushes_to_send(
     limit: int | None = None,
     resend_refused: bool = False,
 ) -> list[Package]:
-    """Pending and failed packages (with the order's marketplace), by order, shipment and track; with
+    """Pending, failed and held packages (with the order's marketplace), by order, shipment and track; with
     ``resend_refused`` and ``only_ids``, those orders' refused packages too."""
     return select_records(
         bind,
@@ -137,6 +138,26 @@ def record_push_result(
     }
     with tx(bind) as conn:
         if conn.execute(statement(conn, "record_push_result"), params).rowcount == 0:
+            raise LookupError(f"no recorded package {package_reference_id} of Amazon order {amazon_order_id}")
+
+
+def record_push_held(
+    bind: Engine | Connection,
+    amazon_order_id: str,
+    package_reference_id: str,
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """A package not sent because its Commerce order is on hold: status ``held`` with ``reason``; no attempt counted."""
+    params = {
+        "amazon_order_id": amazon_order_id,
+        "package_reference_id": str(package_reference_id),
+        "last_error": reason[:1000],
+        "now": now or now_utc(),
+    }
+    with tx(bind) as conn:
+        if conn.execute(statement(conn, "record_push_held"), params).rowcount == 0:
             raise LookupError(f"no recorded package {package_reference_id} of Amazon order {amazon_order_id}")
 
 

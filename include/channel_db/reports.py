@@ -30,6 +30,7 @@ class QuarantinedOrder:
     first_failed_at: datetime | None
     last_attempt_at: datetime | None
     commerce_order_id: int | None
+    next_attempt_at: datetime | None = None  # a failed import's next try under the retry policy (None: not delayed)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -85,7 +86,7 @@ def push_counts(bind: Engine | Connection) -> dict[str, int]:
 
 
 def push_problems(bind: Engine | Connection, *, limit: int = 100) -> list[dict[str, Any]]:
-    """Packages not confirmed, with their reason (failed, refused, skipped), most recent first."""
+    """Packages not confirmed, with their reason (failed, refused, skipped, held), most recent first."""
     with tx(bind) as conn:
         rows = conn.execute(statement(conn, "select_push_problems"), {"limit": limit}).mappings().all()
     return [

@@ -56,6 +56,8 @@ channel_order = Table(
     Column("imported_at", UtcDateTime),
     Column("imported_fingerprint", String(64)),
     Column("commerce_updated_at", UtcDateTime),
+    # When a failed import is tried next (retry policy); NULL: not delayed. Read by the quarantine views.
+    Column("next_attempt_at", UtcDateTime),
     Index("ix_channel_order_import", "import_status", "fulfilled_by"),
     Index("ix_channel_order_updated", "last_updated_at"),
     Index("ix_channel_order_commerce", "commerce_order_id"),

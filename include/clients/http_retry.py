@@ -1,6 +1,8 @@
 """Backoff and ``Retry-After`` for both API clients (SP-API and Commerce): one convention for both.
 
 ``retry`` counts retries from 1: the delay before the first retry is ``backoff_delay(1, …)``.
+:func:`exponential_delay` is the one growth formula; the quarantine's retry policy
+(:mod:`include.domain.retry_policy`) uses it too, without jitter.
 """
 
 from __future__ import annotations
@@ -10,15 +12,22 @@ import time
 from email.utils import parsedate_to_datetime
 
 
+def exponential_delay(retry: int, *, base: float, cap: float) -> float:
+    """The nominal delay before retry number ``retry`` (1-based): ``min(cap, base * 2**(retry-1))``; 0 before none."""
+    if retry < 1 or base <= 0:
+        return 0.0
+    return min(cap, base * 2 ** min(retry - 1, 64))
+
+
 def backoff_delay(retry: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Seconds to wait before retry number ``retry`` (1-based): ``d = min(cap, base * 2**(retry-1))``, jittered.
+    """Seconds to wait before retry number ``retry`` (1-based): :func:`exponential_delay`, jittered.
 
     "Equal jitter": a uniformly random value in ``[d/2, d]``, so concurrent clients
     spread out while each still waits at least half the nominal delay.
     """
-    if retry < 1 or base <= 0:
+    nominal = exponential_delay(retry, base=base, cap=cap)
+    if not nominal:
         return 0.0
-    nominal = min(cap, base * 2 ** (retry - 1))
     return (rng or random).uniform(nominal / 2, nominal)
 
 

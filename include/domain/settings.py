@@ -33,6 +33,11 @@ https://experienceleague.adobe.com/en/docs/commerce-channels/amazon/onboarding/d
 Pipeline knobs (no Amazon Sales Channel counterpart): ``chunk_size`` orders per
 mapped Commerce task, ``commerce_concurrency`` concurrent Commerce calls, and
 ``overlap_minutes`` by which each extraction window reaches back.
+
+Quarantine retry policy (:mod:`include.domain.retry_policy`): an order whose import
+failed is tried again after ``retry_base_minutes`` × 2^(attempts−1) minutes (0: every
+run), at most ``retry_max_delay_minutes`` apart, until ``retry_max_attempts`` failed
+attempts; then it waits for an operator (a re-sync by order id still tries it).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from include.domain.retry_policy import RetryPolicy
 
 VARIABLE_KEY = "amazon_order_settings"
 
@@ -86,6 +93,14 @@ class OrderSettings:
     stores: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_STORES.items()})
     landing_uri: str | None = None
     landing_conn_id: str | None = None
+    retry_max_attempts: int = RetryPolicy.max_attempts
+    retry_base_minutes: int = RetryPolicy.base_minutes
+    retry_max_delay_minutes: int = RetryPolicy.max_delay_minutes
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The quarantine's retry policy under these settings."""
+        return RetryPolicy(self.retry_max_attempts, self.retry_base_minutes, self.retry_max_delay_minutes)
 
     def store_code_for(self, marketplace_id: str) -> str | None:
         """The Commerce store view code for an Amazon marketplace, or None when unmapped."""
@@ -100,6 +115,9 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "chunk_size": (1, 1000),
     "commerce_concurrency": (1, 64),
     "overlap_minutes": (0, 1440),
+    "retry_max_attempts": (1, 1000),
+    "retry_base_minutes": (0, 10080),
+    "retry_max_delay_minutes": (0, 43200),
 }
 _FIELDS = tuple(OrderSettings.__dataclass_fields__)
 

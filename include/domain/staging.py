@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from include.domain.cancel_requests import cancellation_requested
 from include.domain.mapping import MappingError, buyer_email, cents, item_money
 from include.domain.order_validation import InvalidOrder, Order, clean_text, validate_order
 
@@ -67,11 +68,18 @@ class RejectedOrder:
 
 
 def sync_fingerprint(order: dict[str, Any]) -> str:
-    """A digest of what an imported order must follow in Commerce: cancellation, buyer name and e-mail."""
+    """A digest of what an imported order must follow in Commerce: cancellation, a buyer's open cancellation
+    request (the hold), buyer name and e-mail.
+
+    The request joins the digest only while there is one, so an order without one keeps
+    the digest it had before requests were followed (no update of every imported order).
+    """
     status = (order.get("fulfillment") or {}).get("fulfillmentStatus")
     buyer = order.get("buyer") or {}
-    basis = json.dumps([status == "CANCELLED", (buyer.get("buyerName") or "").strip(), buyer_email(order) or ""])
-    return hashlib.sha256(basis.encode()).hexdigest()
+    basis: list[Any] = [status == "CANCELLED", (buyer.get("buyerName") or "").strip(), buyer_email(order) or ""]
+    if cancellation_requested(order):
+        basis.append("buyer cancellation requested")
+    return hashlib.sha256(json.dumps(basis).encode()).hexdigest()
 
 
 def _order_row(order: dict[str, Any], checked: Order) -> dict[str, Any]:

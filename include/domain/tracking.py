@@ -376,6 +376,19 @@ def map_commerce_items(
 # ----------------------------------------------------------------------------------------------------------- errors
 
 
+#: Magento's state of a held order (``POST /V1/orders/{id}/hold``).
+HELD_STATE = "holded"
+
+
+def held_reason(increment_id: str | None) -> str | None:
+    """Why a package of a held Commerce order is not confirmed to Amazon (recorded on the package, shown in reports)."""
+    order = f"Commerce order {increment_id}" if increment_id else "the Commerce order"
+    return (
+        f"not sent: {order} is on hold (e.g. the buyer asked Amazon to cancel it); confirmed to Amazon once the "
+        "hold is released, checked on every run"
+    )
+
+
 def is_permanent_refusal(status: int | None) -> bool:
     """Whether an SP-API error status means Amazon refused the package for good (kept, not retried).
 

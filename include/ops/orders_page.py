@@ -27,14 +27,9 @@ from include.channel_db.statements import statement, tx
 ACCOUNTS = ("default",)
 DEFAULT_ACCOUNT = "default"
 SYNC_JOB, PUSH_JOB = "amazon_order_sync", "amazon_tracking_push"
-#: Quarantine columns shown on the page (``next_attempt_at`` too when the statement selects it).
-KEPT_OUT_COLUMNS = (
-    "amazon_order_id", "marketplace_id", "fulfilled_by", "amazon_status", "import_status", "import_attempts",
-    "first_seen_at", "last_seen_at", "first_failed_at", "last_attempt_at", "next_attempt_at", "commerce_order_id",
-)  # fmt: skip
 #: ``status`` filters of the kept-out list: the quarantine's import statuses ("imported": an update failed).
 KEPT_OUT_STATUSES = ("failed", "skipped", "imported", "rejected")
-PACKAGE_STATUSES = ("refused", "failed", "skipped")
+PACKAGE_STATUSES = ("refused", "failed", "skipped", "held")
 CHART_HOURS = 48
 
 
@@ -113,20 +108,18 @@ class Page:
         return {"items": self.items, "total": self.total, "offset": self.offset, "limit": self.limit}
 
 
-def _kept_out_rows(engine: Engine) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Every quarantine row (shown columns only, plus the reason) and each kept-out order's SKUs."""
+def _kept_out_rows(engine: Engine, now: datetime) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Every order of the quarantine (:func:`include.channel_db.quarantine`, with its next try under the retry
+    policy, worded as ``python -m include.ops.report quarantine`` does) and each kept-out order's SKUs."""
+    from include.ops.report import current_retry_policy, next_try
+
+    orders = channel_db.quarantine(engine)
+    policy = current_retry_policy()
+    items = [{**order.to_dict(), "next_try": next_try(order, policy, now)} for order in orders]
+    skus: dict[str, list[str]] = {}
     with tx(engine) as conn:
-        rows = conn.execute(statement(conn, "quarantine")).mappings().all()
-        skus: dict[str, list[str]] = {}
         for order_id, sku in conn.execute(statement(conn, "kept_out_order_skus")):
             skus.setdefault(order_id, []).append(sku)
-    items = []
-    for row in rows:
-        item = {key: _iso(row[key]) for key in KEPT_OUT_COLUMNS if key in row}
-        item.setdefault("next_attempt_at", None)  # the retry policy's column, where the statement selects it
-        item["attempts"] = int(item.pop("import_attempts") or 0)
-        item["reason"] = row["import_error"]
-        items.append(item)
     return items, skus
 
 
@@ -138,13 +131,14 @@ def kept_out_orders(
     q: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> Page:
     """The orders kept out of Commerce, oldest problem first: ``status`` one of :data:`KEPT_OUT_STATUSES` (None: all),
     ``q`` a case-insensitive part of an Amazon order id or of one of the order's SKUs."""
     check_account(account)
     if status and status not in KEPT_OUT_STATUSES:
         raise ValueError(f"unknown status {status!r}; one of: {', '.join(KEPT_OUT_STATUSES)}")
-    items, skus = _kept_out_rows(engine)
+    items, skus = _kept_out_rows(engine, now or datetime.now(UTC))
     needle = (q or "").strip().lower()
     matching = []
     for item in items:
@@ -171,7 +165,7 @@ def package_problems(
     engine: Engine, account: str, *, status: str | None = "refused", offset: int = 0, limit: int = 50
 ) -> Page:
     """Packages Amazon did not confirm, most recent first: ``status`` refused (with Amazon's reason), failed
-    (retried by every push) or skipped (could not be built); None: all three."""
+    (retried by every push), skipped (could not be built) or held (the Commerce order is on hold); None: all."""
     check_account(account)
     if status and status not in PACKAGE_STATUSES:
         raise ValueError(f"unknown status {status!r}; one of: {', '.join(PACKAGE_STATUSES)}")

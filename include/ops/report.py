@@ -28,13 +28,16 @@ from sqlalchemy import Engine
 
 from include import channel_db
 from include.adapters.hooks.outside_tasks import export_connections
+from include.domain.retry_policy import WAITS_FOR_OPERATOR, RetryPolicy
+from include.domain.settings import VARIABLE_KEY
 
 #: ``dag_run_note.content`` is VARCHAR(1000) on PostgreSQL/MySQL metadata databases.
 NOTE_LIMIT = 1000
 QUARANTINE_HINT = "`python -m include.ops.report quarantine`"
 CHANNEL_LABELS = {"MERCHANT": "MFN", "AMAZON": "FBA"}
 #: Outcome order in reports (anything else follows alphabetically).
-OUTCOME_ORDER = ("imported", "healed", "updated", "canceled", "refunded", "unchanged", "failed", "customers_created")
+OUTCOME_ORDER = ("imported", "healed", "updated", "held_at_import", "held", "released", "canceled", "refunded",
+                 "unchanged", "failed", "customers_created")  # fmt: skip
 
 
 def _outcomes_line(outcomes: dict[str, int]) -> str:
@@ -109,7 +112,9 @@ def sync_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     kept_now, earlier = counts.get("this_run", len(this_run)), counts.get("earlier", 0)
     retried = min(counts.get("earlier_retried", 0), int(outcomes.get("failed", 0)))
     headline = [
-        f"{k} {outcomes[k]}" for k in ("imported", "healed", "updated", "canceled", "refunded") if outcomes.get(k)
+        f"{k} {outcomes[k]}"
+        for k in ("imported", "healed", "updated", "held", "released", "canceled", "refunded")
+        if outcomes.get(k)
     ]
     set_aside = int(summary.get("rejected_count", 0))
     read = staged.get("orders", 0) + set_aside  # every landed order: staged, or set aside as malformed
@@ -130,17 +135,30 @@ def sync_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
         )
     if kept_now:
         head.append(f"- Kept out, this run's orders ({kept_now}):")
-    listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'], 120)}" for k in this_run]
+    listed = [f"  - `{k['amazon_order_id']}` {_clip(k['reason'], 120)}{_tries(k)}" for k in this_run]
     if kept_now + earlier:
+        waiting = int(counts.get("waiting_for_operator", 0))
         overall = (
             f"- Still kept out overall: {kept_now + earlier}"
             + (f" ({earlier} from earlier runs)" if earlier else "")
-            + f", retried every run; all with reasons: {_lists_link(list_url)}"
+            + ", retried with growing delays"
+            + (f" ({waiting} {WAITS_FOR_OPERATOR.replace('waits', 'wait')})" if waiting else "")
+            + f"; all with reasons, tries and next try: {_lists_link(list_url)}"
         )
     else:
         overall = "- Kept out overall: none"
     tail = [overall, f"- Channel totals: {_totals_line(summary.get('channel_totals') or {})}"]
     return _fit(head, listed, kept_now, tail, limit, " (all in the list below)")
+
+
+def _tries(entry: dict[str, Any]) -> str:
+    """`` (try 2 · next 11-26 08:50)`` for a failed import in a kept-out list; empty for the others."""
+    if not entry.get("attempts"):
+        return ""
+    next_try = str(entry.get("next_try") or "")
+    if next_try[:1].isdigit():  # an ISO time: month, day, hour and minute are enough in a note
+        next_try = f"next {next_try[5:10]} {next_try[11:16]}"
+    return f" (try {entry['attempts']} · {next_try})"
 
 
 def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
@@ -263,12 +281,36 @@ def _fmt_ts(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
-def quarantine_table(orders: Sequence[channel_db.QuarantinedOrder], *, width: int = 0) -> str:
-    """A plain-text table: order id, channel, Amazon status, import status, attempts, first/last seen, reason.
+#: What comes next for an order kept out, by how it is kept out (failed imports: the retry policy says).
+NEXT_TRY = {
+    "skipped": "when the settings allow",
+    "imported": "next run",
+    "rejected": "a valid version from Amazon",
+}
 
-    ``width`` clips the reason column (0: the whole reason).
+
+def next_try(order: channel_db.QuarantinedOrder, policy: RetryPolicy, now: datetime) -> str:
+    """When an order kept out is tried next: a time, ``next run``, or ``waits for operator`` (failed imports)."""
+    if order.import_status == "failed":
+        return policy.next_try(order.attempts, order.next_attempt_at, now)
+    return NEXT_TRY.get(order.import_status, "next run")
+
+
+def quarantine_table(
+    orders: Sequence[channel_db.QuarantinedOrder],
+    *,
+    width: int = 0,
+    policy: RetryPolicy | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A plain-text table: order id, channel, Amazon status, import status, attempts, first failure, next try,
+    first/last seen, reason.
+
+    ``width`` clips the reason column (0: the whole reason); ``policy``: the retry policy (default settings).
     """
-    header = ("AMAZON ORDER", "CHANNEL", "AMAZON STATUS", "KEPT OUT AS", "TRIES", "FIRST SEEN", "LAST SEEN", "REASON")
+    policy, now = policy or RetryPolicy(), now or datetime.now(UTC)
+    header = ("AMAZON ORDER", "CHANNEL", "AMAZON STATUS", "KEPT OUT AS", "TRIES", "FIRST FAILED", "NEXT TRY",
+              "FIRST SEEN", "LAST SEEN", "REASON")  # fmt: skip
     rows = [
         (
             o.amazon_order_id,
@@ -276,6 +318,8 @@ def quarantine_table(orders: Sequence[channel_db.QuarantinedOrder], *, width: in
             o.amazon_status or "-",
             "update failed" if o.import_status == "imported" else o.import_status,
             str(o.attempts),
+            _fmt_ts(o.first_failed_at),
+            _fmt_next(next_try(o, policy, now)),
             _fmt_ts(o.first_seen_at),
             _fmt_ts(o.last_seen_at),
             _clip(o.reason, width) if width else " ".join(o.reason.split()),
@@ -286,6 +330,25 @@ def quarantine_table(orders: Sequence[channel_db.QuarantinedOrder], *, width: in
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _fmt_next(value: str) -> str:
+    """An ISO next-try time as the table's other times (``2026-11-26 08:50``); words unchanged."""
+    return f"{value[:10]} {value[11:16]}" if value[:1].isdigit() else value
+
+
+def current_retry_policy() -> RetryPolicy:
+    """The retry policy of the settings Variable (the defaults when it cannot be read or is invalid)."""
+    from include.domain.settings import SettingsError, parse_settings
+
+    try:
+        from airflow.models.variable import Variable
+
+        return parse_settings(Variable.get(VARIABLE_KEY, default_var=None)).retry_policy
+    except (SettingsError, ImportError):
+        return RetryPolicy()
+    except Exception:  # no readable Airflow metadata database here: the table still shows, with the defaults
+        return RetryPolicy()
 
 
 def summary_text(engine: Engine) -> str:
@@ -332,12 +395,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         channel_db.require_current(engine)
         if args.command == "quarantine":
             orders = channel_db.quarantine(engine)
+            policy, now = current_retry_policy(), datetime.now(UTC)
             if args.json:
                 for order in orders:
-                    print(json.dumps(order.to_dict()))
+                    print(json.dumps({**order.to_dict(), "next_try": next_try(order, policy, now)}))
             elif orders:
-                print(quarantine_table(orders, width=args.width))
-                print(f"\n{len(orders)} orders kept out; each is retried on every run.")
+                print(quarantine_table(orders, width=args.width, policy=policy, now=now))
+                waiting = sum(next_try(o, policy, now) == WAITS_FOR_OPERATOR for o in orders)
+                print(
+                    f"\n{len(orders)} orders kept out; failed imports are retried after "
+                    f"{policy.base_minutes} min, doubling up to {policy.max_delay_minutes} min, "
+                    f"{policy.max_attempts} tries at most; {waiting} {WAITS_FOR_OPERATOR.replace('waits', 'wait')} "
+                    "(re-sync them by order id)."
+                )
             else:
                 print("No orders are kept out of Commerce.")
         else:

@@ -7,5 +7,9 @@ WHERE fulfilled_by = :fulfilled_by
   AND import_status IN ('importable', 'failed', 'skipped')
   AND commerce_order_id IS NULL
   AND (:all_orders = 1 OR amazon_order_id IN :only_ids)
+  -- Retry policy (include/domain/retry_policy.py): a failed order waits until next_attempt_at and, after
+  -- :max_attempts failed attempts, for an operator. Orders named in :only_ids (a re-sync by id) are always tried.
+  AND (:all_orders = 0 OR import_status <> 'failed'
+       OR (import_attempts < :max_attempts AND (next_attempt_at IS NULL OR next_attempt_at <= :now)))
 ORDER BY created_at, amazon_order_id
 LIMIT :limit

@@ -1,15 +1,17 @@
--- Every order currently kept out of Commerce, with its reason: failed imports (retried on every run), orders the
+-- Every order currently kept out of Commerce, with its reason: failed imports (retried under the retry policy:
+-- next_attempt_at, or an operator once the attempts reach the maximum), orders the
 -- settings skip, imported orders whose Amazon changes could not be applied yet, and landed orders rejected at
 -- staging (malformed, or refused by the database; import_status 'rejected'). Oldest problem first.
 SELECT * FROM (
     SELECT amazon_order_id, marketplace_id, fulfilled_by, amazon_status, import_status, import_error,
-           import_attempts, first_seen_at, last_seen_at, first_failed_at, last_attempt_at, commerce_order_id
+           import_attempts, first_seen_at, last_seen_at, first_failed_at, last_attempt_at, commerce_order_id,
+           next_attempt_at
     FROM channel_order
     WHERE import_error IS NOT NULL
       AND import_status IN ('failed', 'skipped', 'imported')
     UNION ALL
     SELECT COALESCE(amazon_order_id, rejection_key), NULL, NULL, NULL, 'rejected', reason,
-           times_seen, first_seen_at, last_seen_at, first_seen_at, last_seen_at, NULL
+           times_seen, first_seen_at, last_seen_at, first_seen_at, last_seen_at, NULL, NULL
     FROM channel_order_rejection
 ) kept_out
 ORDER BY COALESCE(first_failed_at, first_seen_at), amazon_order_id

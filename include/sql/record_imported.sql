@@ -7,6 +7,7 @@ SET import_status = 'imported',
     imported_at = COALESCE(imported_at, :now),
     imported_fingerprint = COALESCE(:fingerprint, sync_fingerprint),
     import_error = NULL,
+    next_attempt_at = NULL,
     import_attempts = import_attempts + 1,
     last_attempt_at = :now
 WHERE amazon_order_id = :amazon_order_id

@@ -8,10 +8,12 @@ instead of creating anything twice:
 2. find or create the customer (``customer_creation = "create"``) or go guest,
 3. create the order (``send_email`` off: Amazon, not Commerce, e-mails buyers),
 4. invoice it offline (no notification) and set the configured processing
-   status; an FBA order is also shipped offline, which makes it ``complete``.
+   status; an FBA order is also shipped offline, which makes it ``complete``;
+5. put it on hold when the buyer has asked Amazon to cancel it
+   (:mod:`include.domain.cancel_requests`), with a status-history comment.
 
-Later Amazon changes to an imported order (cancellation, buyer details) are
-applied by :func:`apply_amazon_changes`.
+Later Amazon changes to an imported order (cancellation, a buyer's cancellation
+request made or withdrawn, buyer details) are applied by :func:`apply_amazon_changes`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 from dataclasses import dataclass
 
 from include.clients.commerce.client import CommerceClient, CommerceClientError, CommerceError, CommerceUnavailable
+from include.domain.cancel_requests import cancellation_requested, held_by_sync, hold_comment, release_comment
 from include.domain.mapping import MappingError, StoreRef, has_buyer_email, to_commerce_customer, to_commerce_order
 from include.domain.settings import OrderSettings
 
@@ -27,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Commerce states from which nothing more is done to an order.
 FINAL_STATES = frozenset({"complete", "closed", "canceled"})
+#: Magento's held state; ``Order::canHold()`` is false in it and in these others.
+HELD = "holded"
+NOT_HOLDABLE = frozenset({*FINAL_STATES, HELD, "payment_review"})
 
 
 @dataclass(frozen=True)
@@ -34,11 +40,12 @@ class ImportResult:
     """What happened to one order; ``reason`` is readable and free of buyer data."""
 
     amazon_order_id: str
-    outcome: str  # imported | healed | updated | unchanged | canceled | refunded | failed
+    outcome: str  # imported | healed | updated | held | released | unchanged | canceled | refunded | failed
     commerce_order_id: int | None = None
     increment_id: str | None = None
     customer_created: bool = False
     reason: str | None = None
+    held: bool = False  # imported and put on hold at once (a buyer's cancellation request was already there)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +69,7 @@ def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings
                 order, store=store, settings=settings, customer_id=customer_id, increment_id=increment_id
             )
             commerce_order, outcome = client.create_order(entity), "imported"
-        _bring_to_target_state(client, commerce_order, order, settings)
+        held = _bring_to_target_state(client, commerce_order, order, settings)
     except MappingError as exc:
         return ImportResult(amazon_id, "failed", reason=f"cannot map order: {exc}")
     except CommerceError as exc:
@@ -73,6 +80,7 @@ def import_order(client: CommerceClient, order: dict, *, settings: OrderSettings
         commerce_order_id=int(commerce_order["entity_id"]),
         increment_id=commerce_order.get("increment_id"),
         customer_created=customer_created,
+        held=held,
     )
 
 
@@ -92,11 +100,15 @@ def _ensure_customer(client: CommerceClient, order: dict, store: StoreRef) -> tu
         raise
 
 
-def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: dict, settings: OrderSettings) -> None:
-    """Invoice offline, set the processing status, and ship FBA orders — each only if not done yet."""
+def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: dict, settings: OrderSettings) -> bool:
+    """Invoice offline, set the processing status, ship FBA orders, hold an MFN order its buyer asked to cancel —
+    each only if not done yet. True when the order was put on hold now.
+
+    A held order found again (an earlier attempt held it, or staff did) is left as it is.
+    """
     order_id = int(commerce_order["entity_id"])
-    if commerce_order.get("state") in FINAL_STATES:
-        return
+    if commerce_order.get("state") in FINAL_STATES or commerce_order.get("state") == HELD:
+        return False
     if not float(commerce_order.get("total_invoiced") or 0):
         client.invoice_order(order_id, capture=False, notify=False, order=commerce_order)
     if order.get("fulfillment", {}).get("fulfilledBy") == "AMAZON":
@@ -104,7 +116,7 @@ def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: 
         if _qty_left_to_ship(commerce_order) > 0:
             fresh = not any(float(item.get("qty_shipped") or 0) for item in commerce_order.get("items", []))
             client.ship_order(order_id, notify=False, shipments_before=set() if fresh else None)
-        return
+        return False
     if settings.processing_status != "processing":
         current = client.get_order(order_id)
         if current.get("status") != settings.processing_status:
@@ -114,6 +126,16 @@ def _bring_to_target_state(client: CommerceClient, commerce_order: dict, order: 
                 status=settings.processing_status,
                 notify=False,
             )
+    if cancellation_requested(order):
+        _hold(client, order_id, order)
+        return True
+    return False
+
+
+def _hold(client: CommerceClient, order_id: int, order: dict) -> None:
+    """Hold the Commerce order and say why in its status history (never notifying the buyer)."""
+    client.hold_order(order_id)
+    client.add_order_comment(order_id, hold_comment(order), notify=False)
 
 
 def _qty_left_to_ship(commerce_order: dict) -> float:
@@ -131,35 +153,68 @@ def apply_amazon_changes(
 
     A cancellation cancels the Commerce order, or, once it is invoiced (our
     imports always are), refunds it with an offline credit memo, which closes
-    it. Changed buyer name or e-mail are saved on the order. No customer
-    notification is sent for either.
+    it (a held order is released first: Magento cancels and refunds no held
+    order). A buyer's open cancellation request puts the order on hold
+    (``held``) unless it is complete or closed already; once the request goes
+    away, a hold the sync placed is released (``released``). Changed buyer name
+    or e-mail are saved on the order. No customer notification is sent for any.
     """
     amazon_id = order["orderId"]
     try:
         current = client.get_order(commerce_order_id)
         if order.get("fulfillment", {}).get("fulfillmentStatus") == "CANCELLED":
             return _cancel_in_commerce(client, amazon_id, current)
+        action = _follow_cancellation_request(client, order, current)
         wanted = to_commerce_order(order, store=store, settings=settings, customer_id=None, increment_id=None)
         changes = {
             key: wanted[key]
             for key in ("customer_email", "customer_firstname", "customer_lastname")
             if wanted.get(key) and wanted.get(key) != current.get(key)
         }
-        if not changes:
-            return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
-        client.update_order(commerce_order_id, changes)
-        return ImportResult(amazon_id, "updated", commerce_order_id, current.get("increment_id"))
+        if changes:
+            client.update_order(commerce_order_id, changes)
+        outcome = action or ("updated" if changes else "unchanged")
+        return ImportResult(amazon_id, outcome, commerce_order_id, current.get("increment_id"))
     except MappingError as exc:
         return ImportResult(amazon_id, "failed", commerce_order_id, reason=f"cannot map order: {exc}")
     except CommerceError as exc:
         return ImportResult(amazon_id, "failed", commerce_order_id, reason=_commerce_reason(exc, order))
 
 
+def _follow_cancellation_request(client: CommerceClient, order: dict, current: dict) -> str | None:
+    """Hold the order for a buyer's open cancellation request, or release our hold once it went away.
+
+    Returns ``held``, ``released`` or None (nothing to do: already as it should be,
+    or complete/closed in Commerce, where there is nothing left to stop).
+    """
+    order_id, state = int(current["entity_id"]), current.get("state")
+    requested = cancellation_requested(order)
+    if requested and state not in NOT_HOLDABLE:
+        _hold(client, order_id, order)
+        return "held"
+    if state != HELD:
+        return None
+    ours = held_by_sync(client.get_order_comments(order_id)["items"])
+    if requested and not ours:  # held by hand, or an earlier attempt held it and then failed: say why it stays held
+        client.add_order_comment(order_id, hold_comment(order), notify=False)
+    elif not requested and ours:
+        client.unhold_order(order_id)
+        client.add_order_comment(order_id, release_comment(order), notify=False)
+        return "released"
+    return None
+
+
 def _cancel_in_commerce(client: CommerceClient, amazon_id: str, current: dict) -> ImportResult:
-    """Cancel the Commerce order, or refund it offline once invoiced; nothing when already canceled or closed."""
+    """Cancel the Commerce order, or refund it offline once invoiced; nothing when already canceled or closed.
+
+    A held order is released first: Magento's ``canCancel()`` and ``canCreditmemo()`` are false while it is held.
+    """
     commerce_order_id = int(current["entity_id"])
     if current.get("state") in ("canceled", "closed"):
         return ImportResult(amazon_id, "unchanged", commerce_order_id, current.get("increment_id"))
+    if current.get("state") == HELD:
+        client.unhold_order(commerce_order_id)
+        current = client.get_order(commerce_order_id)
     if float(current.get("total_invoiced") or 0):
         client.refund_order(commerce_order_id, notify=False, shipping_amount=current.get("shipping_invoiced"))
         outcome = "refunded"

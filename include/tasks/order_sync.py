@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from include import channel_db
 from include.adapters.dag_defaults import order_ids, run_params
@@ -22,6 +23,7 @@ from include.channel_db import StageResult
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
 from include.domain.order_validation import InvalidOrder, order_id_of, validate_order
+from include.domain.retry_policy import WAITS_FOR_OPERATOR, RetryPolicy
 from include.domain.run_plans import SyncPlan
 from include.domain.settings import OrderSettings, load_settings
 from include.domain.staging import RejectedOrder, batched, flatten
@@ -42,7 +44,7 @@ MAX_LISTED_FAILURES = 25
 #: Orders kept out listed in a run summary, each list (this run's, earlier runs'): all of them, short of a disaster.
 KEPT_OUT_LISTED = 1000
 #: Outcomes of merchant-fulfilled orders that the tracking push acts on (an order new or changed in Commerce).
-PUSH_RELEVANT_OUTCOMES = ("imported", "healed", "updated", "canceled", "refunded")
+PUSH_RELEVANT_OUTCOMES = ("imported", "healed", "updated", "released", "canceled", "refunded")
 
 
 @fail_fast_on_permanent_errors
@@ -198,7 +200,9 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
     busy = []
     for channel in CHANNELS:
         statuses = statuses_to_import(channel, settings)
-        work = channel_db.orders_to_import(engine, fulfilled_by=channel, statuses=statuses, limit=1, only_ids=only_ids)
+        work = channel_db.orders_to_import(
+            engine, fulfilled_by=channel, statuses=statuses, limit=1, only_ids=only_ids, retry=settings.retry_policy
+        )
         changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
         if channel == "MERCHANT":
             changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
@@ -217,6 +221,7 @@ def import_chunks(fulfilled_by: str, plan: SyncPlan | dict) -> list[list[str]]:
         fulfilled_by=fulfilled_by,
         statuses=statuses_to_import(fulfilled_by, settings),
         only_ids=plan.only_ids,
+        retry=settings.retry_policy,
     )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
@@ -247,7 +252,9 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
                     conn, order.amazon_order_id, result.commerce_order_id, result.increment_id,
                     fingerprint=order.fingerprint,
                 )  # fmt: skip
-        channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in results if not r.ok])
+        channel_db.record_failures(
+            conn, [(r.amazon_order_id, r.reason) for r in results if not r.ok], retry=settings.retry_policy
+        )
     _fail_loudly_on_unexpected(orders, raw)
     return _tally(results)
 
@@ -300,7 +307,7 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
             elif result.ok:
                 channel_db.record_cancel_settled(conn, order.amazon_order_id)
         failed = [r for r in (*results, *settled) if not r.ok]
-        channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in failed])
+        channel_db.record_failures(conn, [(r.amazon_order_id, r.reason) for r in failed], retry=settings.retry_policy)
     _fail_loudly_on_unexpected([*orders, *to_settle], [*raw, *raw_settled])
     return _tally([*results, *settled])
 
@@ -326,13 +333,16 @@ def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict 
                 if channel == "MERCHANT":
                     changed_for_push += sum(result["outcomes"].get(k, 0) for k in PUSH_RELEVANT_OUTCOMES)
     engine = channel_engine()
+    policy = load_settings().retry_policy
+    now = datetime.now(UTC)
     # Orders staged at or after the plan were read by this run (a plan from before this field: none were).
     planned_at = plan.planned_at or datetime.max.replace(tzinfo=UTC)
-    this_run: dict[str, dict[str, str]] = {r["amazon_order_id"]: dict(r) for r in staged["rejected"]}
-    earlier: list[dict[str, str]] = []
-    retried_earlier = 0
+    this_run: dict[str, dict[str, Any]] = {r["amazon_order_id"]: dict(r) for r in staged["rejected"]}
+    earlier: list[dict[str, Any]] = []
+    retried_earlier = waiting = 0
     for order in channel_db.quarantine(engine):
-        entry = {"amazon_order_id": order.amazon_order_id, "reason": order.reason}
+        entry = kept_out_entry(order, policy, now)
+        waiting += entry.get("next_try") == WAITS_FOR_OPERATOR
         if order.last_seen_at >= planned_at:
             this_run.setdefault(order.amazon_order_id, entry)
         else:
@@ -350,7 +360,12 @@ def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict 
         "outcomes": dict(sorted(outcomes.items())),
         "failures": failures[:MAX_LISTED_FAILURES],
         "changed_for_push": changed_for_push,
-        "kept_out": {"this_run": len(this_run), "earlier": len(earlier), "earlier_retried": retried_earlier},
+        "kept_out": {
+            "this_run": len(this_run),
+            "earlier": len(earlier),
+            "earlier_retried": retried_earlier,
+            "waiting_for_operator": waiting,
+        },
         "kept_out_this_run": list(this_run.values())[:KEPT_OUT_LISTED],
         "kept_out_earlier": earlier[:KEPT_OUT_LISTED],
         "quarantined_total": len(this_run) + len(earlier),
@@ -358,6 +373,18 @@ def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict 
     }
     log.info("run summary: %s", {k: summary[k] for k in ("staged", "outcomes", "kept_out", "changed_for_push")})
     return summary
+
+
+def kept_out_entry(order: channel_db.QuarantinedOrder, policy: RetryPolicy, now: datetime) -> dict[str, Any]:
+    """One order kept out as the run summary lists it: reason, attempts, first failure and next try."""
+    entry: dict[str, Any] = {"amazon_order_id": order.amazon_order_id, "reason": order.reason}
+    if order.import_status == "failed":
+        entry.update(
+            attempts=order.attempts,
+            first_failed_at=order.to_dict()["first_failed_at"],
+            next_try=policy.next_try(order.attempts, order.next_attempt_at, now),
+        )
+    return entry
 
 
 def announce(summary: dict) -> dict:
@@ -434,6 +461,8 @@ def _fail_loudly_on_unexpected(orders: list[channel_db.ChannelOrder], raw: list[
 def _tally(results: list[ImportResult]) -> dict:
     outcomes = Counter(result.outcome for result in results)
     outcomes["customers_created"] = sum(result.customer_created for result in results)
+    if any(result.held for result in results):
+        outcomes["held_at_import"] = sum(result.held for result in results)
     failures = [{"amazon_order_id": r.amazon_order_id, "reason": r.reason} for r in results if not r.ok]
     for failure in failures[:MAX_LISTED_FAILURES]:
         log.warning("order %s kept out: %s", failure["amazon_order_id"], failure["reason"])

@@ -12,7 +12,10 @@
 3. :func:`confirm_packages` — ``confirmShipment`` for every pending or failed
    package, paced by the client; each outcome recorded at once: *confirmed*,
    *failed* (5xx, 429, timeout: retried next run) or *refused* (a permanent 4xx
-   such as a cancelled order: kept with Amazon's reason, not retried). Then the
+   such as a cancelled order: kept with Amazon's reason, not retried). A package
+   of a Commerce order on hold (a buyer asked Amazon to cancel it) is not sent:
+   it is recorded *held* with the reason and sent on the first run after the
+   hold is released. Then the
    confirmed quantities per item and the channel status (PartiallyShipped /
    Shipped) are recomputed.
 4. :func:`complete_orders` — orders whose every item is confirmed: the Commerce
@@ -42,8 +45,10 @@ from include.domain.settings import load_settings
 from include.domain.staging import batched
 from include.domain.tracking import (
     COMMENT_PREFIX,
+    HELD_STATE,
     Package,
     completion_comment,
+    held_reason,
     is_permanent_refusal,
     iso_z,
     map_commerce_items,
@@ -297,11 +302,20 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     problems: list[dict] = []
     touched: set[str] = set()
     traffic = ClientStats()
+    held = _held_orders(sorted({p.commerce_order_id for p in pushes if p.commerce_order_id is not None}))
     if pushes:
         with SpApiHook().get_client() as client:
             traffic = client.stats
             for amazon_id, group in groupby(pushes, key=lambda p: p.amazon_order_id):
                 waiting = list(group)
+                if waiting[0].commerce_order_id in held:
+                    reason = held_reason(held[waiting[0].commerce_order_id])
+                    for push in waiting:
+                        channel_db.record_push_held(engine, amazon_id, push.package_reference_id, reason)
+                        problems.append({**_problem(push, "held", reason), "attempts": push.attempts})
+                    outcomes["held"] += len(waiting)
+                    log.warning("%s package(s) of %s held: the Commerce order is on hold", len(waiting), amazon_id)
+                    continue
                 while waiting:
                     push = waiting.pop(0)
                     detail = push.package_detail()
@@ -332,7 +346,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     shipped, partial = _order_progress(engine, sorted(touched))
     result = {
         "sent": sum(outcomes[k] for k in ("confirmed", "failed", "refused")),
-        **{k: int(outcomes[k]) for k in ("confirmed", "failed", "refused", "waiting")},
+        **{k: int(outcomes[k]) for k in ("confirmed", "failed", "refused", "waiting", "held")},
         "problems": problems[:MAX_LISTED],
         "orders_shipped": shipped[:MAX_LISTED],
         "orders_partially_shipped": partial[:MAX_LISTED],
@@ -340,8 +354,26 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
         "orders_partially_shipped_count": len(partial),
         "sp_api": traffic.calls(),
     }
-    log.info("confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting")})
+    log.info(
+        "confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting", "held")}
+    )
     return result
+
+
+def _held_orders(commerce_order_ids: list[int]) -> dict[int, str | None]:
+    """Of these Commerce orders, those on hold now (id → increment id), read in one search per 100 orders."""
+    if not commerce_order_ids:
+        return {}
+    from include.adapters.hooks.commerce_api import CommerceHook
+    from include.clients.commerce.search_criteria import SearchCriteria
+
+    held: dict[int, str | None] = {}
+    with CommerceHook().get_client() as client:
+        for chunk in batched(commerce_order_ids, ORDER_ID_CHUNK):
+            criteria = SearchCriteria().where("entity_id", chunk, "in").where("state", HELD_STATE)
+            for order in client.iter_orders(criteria, page_size=ORDER_ID_CHUNK):
+                held[int(order["entity_id"])] = order.get("increment_id")
+    return held
 
 
 def _problem(push: Package, status: str, reason: str | None) -> dict:
@@ -481,7 +513,9 @@ def summarize(plan: PushPlan | dict, found: dict | None, confirmed: dict | None,
         "ignored_params": plan.ignored_params,
         "shipments": (found or {}).get("shipments", {}),
         "packages_found": (found or {}).get("packages", {}),
-        "packages": {k: int(confirmed.get(k, 0)) for k in ("sent", "confirmed", "failed", "refused", "waiting")},
+        "packages": {
+            k: int(confirmed.get(k, 0)) for k in ("sent", "confirmed", "failed", "refused", "waiting", "held")
+        },
         "problems": confirmed.get("problems", []),
         "orders_shipped": confirmed.get("orders_shipped_count", 0),
         "orders_partially_shipped": confirmed.get("orders_partially_shipped_count", 0),

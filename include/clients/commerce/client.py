@@ -12,7 +12,7 @@ connection). What it guarantees:
   jitter on 5xx, 429 and transport errors/timeouts, then raise
   :class:`CommerceUnavailable`.
 * **Writes are never blindly retried.** Creates and actions (order and
-  customer create, invoice, ship, refund, cancel, comment, track) are re-sent
+  customer create, invoice, ship, refund, cancel, hold, unhold, comment, track) are re-sent
   only when the request certainly did not take effect: it never reached the
   server (connection refused), or Magento refused it with 429, or a look-up
   after an *ambiguous* failure (timeout, connection dropped mid-response, any
@@ -547,6 +547,44 @@ class CommerceClient:
             self._write(
                 "cancel_order",
                 lambda: self._call("POST", "/V1/orders/{id}/cancel", path_params={"id": oid}, idempotent=False),
+                resolve,
+            )
+        )
+
+    def hold_order(self, order_id: int) -> bool:
+        """``POST /V1/orders/{id}/hold``: Magento's ``true``; a 400 when it cannot hold the order (``canHold()``).
+
+        Lost response: re-reads the order; state ``holded`` means it happened
+        (returns True), otherwise it is sent again.
+        """
+        oid = int(order_id)
+
+        def resolve() -> Any:
+            return True if self.get_order(oid).get("state") == "holded" else NOT_DONE
+
+        return bool(
+            self._write(
+                "hold_order",
+                lambda: self._call("POST", "/V1/orders/{id}/hold", path_params={"id": oid}, idempotent=False),
+                resolve,
+            )
+        )
+
+    def unhold_order(self, order_id: int) -> bool:
+        """``POST /V1/orders/{id}/unhold``: Magento's ``true``; a 400 when the order is not held.
+
+        Lost response: re-reads the order; a state other than ``holded`` means it
+        happened (returns True), otherwise it is sent again.
+        """
+        oid = int(order_id)
+
+        def resolve() -> Any:
+            return True if self.get_order(oid).get("state") != "holded" else NOT_DONE
+
+        return bool(
+            self._write(
+                "unhold_order",
+                lambda: self._call("POST", "/V1/orders/{id}/unhold", path_params={"id": oid}, idempotent=False),
                 resolve,
             )
         )
