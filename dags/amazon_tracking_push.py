@@ -29,10 +29,12 @@ shipments entered while no sync changed anything still go out within 30 minutes.
   tracking went to Amazon. Commerce never e-mails the buyer: Amazon does.
 
 **Single runs** (Trigger → Single Run): `shipments_since`/`shipments_until`
-re-read a window, `amazon_order_ids` re-push chosen orders (all their shipments),
-`dry_run` shows what would be sent without writing anything. Backfill runs
-ignore the window and order-id params (each reads from the push's high-water
-mark) and honour `dry_run`. Re-running any window sends nothing twice.
+re-read a window, `amazon_order_ids` re-push chosen orders (all their shipments;
+with `resend_refused`, packages Amazon refused go again too, as the "Amazon
+orders" page's Re-push asks), `dry_run` shows what would be sent without
+writing anything. Backfill runs ignore the window and order-id params (each
+reads from the push's high-water mark) and honour `dry_run`. Re-running any
+window sends nothing twice.
 
 Connections: `commerce_api`, `amazon_sp_api`, `channel_db`. Pool:
 `amazon_sp_api`. Settings: Variable `amazon_order_settings` (`overlap_minutes`,
@@ -47,7 +49,13 @@ from airflow.sdk import AssetOrTimeSchedule, CronDataIntervalTimetable, TriggerR
 
 from include.adapters.alerts import OpsNotifier
 from include.adapters.assets import ORDERS_SYNCED
-from include.adapters.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
+from include.adapters.dag_defaults import (
+    amazon_order_ids_param,
+    dry_run_param,
+    resend_refused_param,
+    task_defaults,
+    timestamp_param,
+)
 from include.tasks import tracking_push
 
 
@@ -82,6 +90,7 @@ from include.tasks import tracking_push
             "Push just these orders: all their Commerce shipments, whenever created. "
             "Confirmed packages are not sent again.",
         ),
+        "resend_refused": resend_refused_param(),
         "dry_run": dry_run_param(
             "Read Commerce and build the packages, but send nothing to Amazon and write nothing "
             "(the summary lists what would be sent).",

@@ -1,5 +1,6 @@
 // Screenshots of the Airflow UI for the README (not part of CI): the Grid view of a sync run with its task
-// groups expanded, and the run's note (the run report) opened. Run through scripts/screenshot-grid, which
+// groups expanded, the run's note (the run report) opened, and the "Amazon orders" page (plugins/amazon_orders.py)
+// before and after "Retry now" on the first kept-out order. Run through scripts/screenshot-grid, which
 // installs playwright-core and finds the UI, the login and the run.
 //
 //   node scripts/screenshot_grid.cjs <ui-url> <user> <password> <dag-id> <run-id> <out-dir>
@@ -31,6 +32,25 @@ async function main() {
     await page.waitForTimeout(500);
     await page.screenshot({ path: `${outDir}/run-report.png` });
     console.log(`screenshot-grid: wrote ${outDir}/grid-view.png and ${outDir}/run-report.png`);
+
+    await page.keyboard.press("Escape");
+    await page.setViewportSize({ width: 1360, height: 1400 });
+    await page.goto(`${ui}/plugin/amazon-orders`);
+    const frame = page.frameLocator("iframe").first();
+    const first = frame.locator("#orders tbody tr[data-order]").first();
+    await first.waitFor();
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: `${outDir}/amazon-orders.png` });
+    const orderId = await first.getAttribute("data-order");
+    await frame.getByRole("searchbox", { name: "Search kept-out orders" }).fill(orderId);
+    await frame.locator("#orders tbody tr[data-order]").nth(1).waitFor({ state: "detached" });
+    await first.getByRole("checkbox").check();
+    await frame.getByRole("button", { name: "Retry now" }).click();
+    await frame.locator("#message.ok").waitFor();
+    await page.waitForTimeout(500);
+    await page.setViewportSize({ width: 1360, height: 860 });
+    await page.screenshot({ path: `${outDir}/amazon-orders-retry.png` });
+    console.log(`screenshot-grid: wrote ${outDir}/amazon-orders.png and ${outDir}/amazon-orders-retry.png (retried ${orderId})`);
   } finally {
     await browser.close();
   }

@@ -376,6 +376,35 @@ def test_amazon_faults_are_retried_on_the_next_run_and_confirmed_once(sync_env, 
     assert [n for n in commerce_notifications(sync_env) if n["type"] in ("shipment", "order_comment", "invoice")] == []
 
 
+def test_refused_packages_go_again_only_when_asked_for_those_orders(sync_env, commerce):
+    """A package Amazon refused stays refused on later pushes, even for its order's ids; ``resend_refused`` with the
+    ids (the orders page's "Re-push") sends it again, and once Amazon takes it, it is confirmed."""
+    oid, other = "111-3100001-0000001", "111-3100002-0000001"
+    put_orders(sync_env, mfn(oid, ao.line("MUG-001", unit="12.50")), mfn(other, ao.line("TEE-002", unit="19.99")))
+    sync(sync_env)
+    for n, order_id in enumerate((oid, other)):
+        ship(commerce, order_id, [("ups", "UPS Ground", f"1Z00000000000031{n}1")])
+        sync_env.sandbox.spapi(
+            "POST", f"/_sandbox/orders/{order_id}/status", json={"status": "CANCELLED"}
+        ).raise_for_status()
+    summary, _ = push(sync_env)
+    assert summary["packages"]["refused"] == 2 and confirmations(sync_env) == []
+
+    # The order is fixed on Amazon; pushes without the switch leave the refusal alone, with the ids or without.
+    sync_env.sandbox.spapi("POST", f"/_sandbox/orders/{oid}/status", json={"status": "UNSHIPPED"}).raise_for_status()
+    for conf in ({}, {"amazon_order_ids": [oid]}):
+        summary, states = push(sync_env, **conf)
+        assert states["amazon_confirmations.confirm_packages"] == "skipped", conf
+    assert [row["status"] for row in pushes(sync_env, oid)] == ["refused"]
+
+    summary, _ = push(sync_env, amazon_order_ids=[oid], resend_refused=True)
+    assert summary["packages"] == {"sent": 1, "confirmed": 1, "failed": 0, "refused": 0, "waiting": 0, "held": 0}
+    [row] = pushes(sync_env, oid)
+    assert (row["status"], row["attempts"], row["last_error"]) == ("confirmed", 2, None)
+    assert amazon_status(sync_env, oid) == "SHIPPED" and len(confirmations(sync_env, oid)) == 1
+    assert [row["status"] for row in pushes(sync_env, other)] == ["refused"]  # not asked for: untouched
+
+
 def test_a_commerce_outage_while_completing_is_retried_and_comments_once(sync_env, commerce):
     """Amazon confirmed, but Commerce fails while closing the order: recorded, retried next run, one comment."""
     oid = "111-3100001-0000001"

@@ -7,6 +7,11 @@
 //                                               submitted (the run it created)
 //   node tests/ui_browser.cjs pages '<json>'   the DAG list's tooltip, the deadline popover, a run's note and the
 //                                               page its link opens
+//   node tests/ui_browser.cjs amazon '<json>'  "Amazon orders" from the navigation: search a kept-out order by id
+//                                               ({order_id}), press "Retry now", read the run shown; screenshots
+//                                               into {screenshots} (a folder) when given
+//   node tests/ui_browser.cjs amazon_readonly '<json>'   the same page for a user who may not trigger: its
+//                                               read-only notice and whether any action is possible
 //
 // <json>: {"ui", "user", "password", ...}; see each command. Chromium: $CHROMIUM or /usr/bin/chromium.
 const { chromium } = require("playwright-core");
@@ -95,13 +100,61 @@ async function pages(page, args) {
   return out;
 }
 
+async function amazon(page, args) {
+  const out = {};
+  await page.goto(`${args.ui}/`);
+  const entry = page.getByRole("link", { name: "Amazon orders" }).or(page.getByRole("button", { name: "Amazon orders" }));
+  await entry.first().click();
+  await page.waitForURL((url) => url.pathname.endsWith("/plugin/amazon-orders"));
+  out.path = new URL(page.url()).pathname;
+  const frame = page.frameLocator("iframe").first();
+  await frame.getByRole("heading", { name: "Amazon orders", exact: true }).waitFor();
+  await frame.locator("#orders tbody tr[data-order]").first().waitFor();
+  out.health = (await frame.locator("#cards").innerText()).replace(/\s+/g, " ").trim();
+  if (args.screenshots) await page.screenshot({ path: `${args.screenshots}/amazon-orders.png` });
+  await frame.getByRole("searchbox", { name: "Search kept-out orders" }).fill(args.order_id);
+  const row = frame.locator(`#orders tbody tr[data-order="${args.order_id}"]`);
+  await frame.locator("#orders tbody tr[data-order]").nth(1).waitFor({ state: "detached" });
+  out.rows = await frame.locator("#orders tbody tr[data-order]").count();
+  out.row = (await row.innerText()).replace(/\s+/g, " ").trim();
+  await row.getByRole("checkbox").check();
+  await frame.getByRole("button", { name: "Retry now" }).click();
+  const message = frame.locator("#message.ok");
+  await message.waitFor();
+  out.message = (await message.innerText()).trim();
+  out.run_id = await message.getAttribute("data-run-id");
+  out.run_link = await message.getByRole("link").getAttribute("href");
+  if (args.screenshots) await page.screenshot({ path: `${args.screenshots}/amazon-orders-retry.png` });
+  // The link opens the run in the Grid view, in the whole window.
+  await message.getByRole("link").click();
+  await page.waitForURL((url) => url.pathname.includes(`/runs/`));
+  out.opened = decodeURIComponent(new URL(page.url()).pathname);
+  await page.getByText(out.run_id).first().waitFor();  // the UI's router rendered the run
+  return out;
+}
+
+async function amazon_readonly(page, args) {
+  await page.goto(`${args.ui}/plugin/amazon-orders`);
+  const frame = page.frameLocator("iframe").first();
+  await frame.locator("#orders tbody tr[data-order]").first().waitFor();
+  await frame.locator("#packages tbody tr").first().waitFor();
+  const notice = frame.locator("#readonly");
+  return {
+    notice: (await notice.isVisible()) ? (await notice.innerText()).trim() : null,
+    retry_enabled: await frame.getByRole("button", { name: "Retry now" }).isEnabled(),
+    repush_enabled: await frame.getByRole("button", { name: "Re-push" }).isEnabled(),
+    checkable: await frame.locator("input[type=checkbox]:not([disabled])").count(),
+    rows: await frame.locator("#orders tbody tr[data-order]").count(),
+  };
+}
+
 async function main() {
   const [command, json] = process.argv.slice(2);
   const args = JSON.parse(json);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: CHROMIUM_FLAGS });
   try {
     const page = await login(browser, args);
-    const result = await { forms, pages }[command](page, args);
+    const result = await { forms, pages, amazon, amazon_readonly }[command](page, args);
     process.stdout.write(JSON.stringify(result) + "\n");
   } finally {
     await browser.close();

@@ -46,7 +46,9 @@ AMAZON_ORDER_ID_RULE = (
     "An Amazon order id is three groups of 3, 7 and 7 digits joined by hyphens, e.g. 113-1234567-1234567."
 )
 #: Params that only a single run honours: a backfill run reads its own data interval, whatever they say.
-SINGLE_RUN_PARAMS = ("window_start", "window_end", "shipments_since", "shipments_until", "amazon_order_ids")
+SINGLE_RUN_PARAMS = (
+    "window_start", "window_end", "shipments_since", "shipments_until", "amazon_order_ids", "resend_refused",
+)  # fmt: skip
 SINGLE_RUN_ONLY = "Single runs only: backfill runs ignore it."
 ALSO_IN_BACKFILLS = "Also applies to every run of a backfill."
 
@@ -69,6 +71,15 @@ def amazon_order_ids_param(description: str) -> Param:
 def dry_run_param(description: str) -> Param:
     """The dry-run switch (optional: off unless set; backfill runs honour it too)."""
     return Param(False, type=["boolean", "null"], title="Dry run", description=f"{description} {ALSO_IN_BACKFILLS}")
+
+
+def resend_refused_param() -> Param:
+    """The tracking push's switch to send the chosen orders' refused packages again (single runs only)."""
+    return Param(
+        False, type=["boolean", "null"], title="Send refused packages again",
+        description="With 'Amazon order ids': also send these orders' packages Amazon refused (e.g. once the order "
+        f"is fixed on Amazon); otherwise a refused package is sent again only when it changes. {SINGLE_RUN_ONLY}",
+    )  # fmt: skip
 
 
 def order_ids(params: Mapping[str, Any]) -> list[str]:

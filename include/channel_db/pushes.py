@@ -95,15 +95,21 @@ def save_shipment_pushes(
 
 
 def pushes_to_send(
-    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+    bind: Engine | Connection,
+    *,
+    only_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    resend_refused: bool = False,
 ) -> list[Package]:
-    """Pending, failed and held packages (with the order's marketplace), by order, shipment and track."""
+    """Pending, failed and held packages (with the order's marketplace), by order, shipment and track; with
+    ``resend_refused`` and ``only_ids``, those orders' refused packages too."""
     return select_records(
         bind,
         "select_pushes_to_send",
         Package,
         only_ids=only_ids,
         limit=limit,
+        params={"resend_refused": int(resend_refused)},
         marketplace_id=_marketplace,
         items=_items,
     )

@@ -82,3 +82,5 @@ class PushPlan(_Plan):
     """An ``amazon_tracking_push`` run: a shipment ``updated_at`` window and/or orders' shipments."""
 
     move_mark: bool = False
+    #: Send the chosen orders' refused packages again (only with ``amazon_order_ids``).
+    resend_refused: bool = False

@@ -106,6 +106,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
     hook = SpApiHook()
     not_found: list[str] = []
     with hook.get_client() as client:
+        traffic = client.stats
         if plan.mode == "orders":
 
             def pages():
@@ -134,7 +135,9 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
                 conn_id=conn_id,
             )
     log.info("extracted %s orders in %s pages; %s ids not found", manifest.orders, manifest.pages, len(not_found))
-    return {"landing": manifest.to_dict(), "orders": manifest.orders, "not_found": not_found}
+    return {
+        "landing": manifest.to_dict(), "orders": manifest.orders, "not_found": not_found, "sp_api": traffic.calls()
+    }  # fmt: skip
 
 
 @fail_fast_on_permanent_errors

@@ -87,8 +87,9 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
     since, until = params.get("shipments_since") or None, params.get("shipments_until") or None
     common = {"dry_run": bool(params.get("dry_run")), "amazon_order_ids": ids, "ignored_params": ignored}
     if ids and not (since or until):
-        log.info("manual run for %s Amazon orders (all their shipments)", len(ids))
-        return PushPlan(mode="orders", **common).to_xcom()
+        resend = bool(params.get("resend_refused"))
+        log.info("manual run for %s Amazon orders (all their shipments%s)", len(ids), ", refused ones too" * resend)
+        return PushPlan(mode="orders", resend_refused=resend, **common).to_xcom()
     mark = channel_db.high_water_mark(engine, JOB)
     explicit = bool(since or until)
     window = shipment_window(
@@ -271,7 +272,7 @@ def steps_with_work(plan: PushPlan | dict) -> list[str]:
         return []
     engine = channel_engine()
     only_ids = plan.only_ids
-    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1):
+    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1, resend_refused=plan.resend_refused):
         return [CONFIRM, COMPLETE]
     if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
         return [COMPLETE]
@@ -292,16 +293,19 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     import httpx
 
     from include.adapters.hooks.amazon_sp_api import SpApiHook
+    from include.clients.amazon.client import ClientStats
     from include.clients.amazon.errors import SpApiError
 
     engine = channel_engine()
-    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids)
+    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused)
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
+    traffic = ClientStats()
     held = _held_orders(sorted({p.commerce_order_id for p in pushes if p.commerce_order_id is not None}))
     if pushes:
         with SpApiHook().get_client() as client:
+            traffic = client.stats
             for amazon_id, group in groupby(pushes, key=lambda p: p.amazon_order_id):
                 waiting = list(group)
                 if waiting[0].commerce_order_id in held:
@@ -348,6 +352,7 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
         "orders_partially_shipped": partial[:MAX_LISTED],
         "orders_shipped_count": len(shipped),
         "orders_partially_shipped_count": len(partial),
+        "sp_api": traffic.calls(),
     }
     log.info(
         "confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting", "held")}

@@ -121,6 +121,10 @@ class ClientStats:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def calls(self) -> dict[str, int]:
+        """Requests, 429s and retries: what a run reports of its SP-API traffic (the orders page shows them)."""
+        return {"requests": self.requests, "throttled": self.throttled, "retries": self.retries}
+
 
 @dataclass
 class _AccessToken:
