@@ -33,6 +33,10 @@ https://experienceleague.adobe.com/en/docs/commerce-channels/amazon/onboarding/d
 Pipeline knobs (no Amazon Sales Channel counterpart): ``chunk_size`` orders per
 mapped Commerce task, ``commerce_concurrency`` concurrent Commerce calls, and
 ``overlap_minutes`` by which each extraction window reaches back.
+
+* ``pii_retention_days`` — how many days buyer data is kept after an order's last
+  Amazon update in a final status (shipped, cancelled): 30, Amazon's Data
+  Protection Policy maximum, by default; ``amazon_pii_retention`` purges it after that.
 """
 
 from __future__ import annotations
@@ -86,6 +90,7 @@ class OrderSettings:
     stores: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: dict(v) for k, v in DEFAULT_STORES.items()})
     landing_uri: str | None = None
     landing_conn_id: str | None = None
+    pii_retention_days: int = 30
 
     def store_code_for(self, marketplace_id: str) -> str | None:
         """The Commerce store view code for an Amazon marketplace, or None when unmapped."""
@@ -100,6 +105,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "chunk_size": (1, 1000),
     "commerce_concurrency": (1, 64),
     "overlap_minutes": (0, 1440),
+    "pii_retention_days": (0, 3650),
 }
 _FIELDS = tuple(OrderSettings.__dataclass_fields__)
 
