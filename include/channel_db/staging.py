@@ -70,7 +70,10 @@ def _upsert(conn: Connection, frame: pd.DataFrame, table, version: str, **extra:
 
 def _protected(orders_df: pd.DataFrame, cipher: BuyerDataCipher) -> pd.DataFrame:
     """The order rows as stored: buyer columns and payload encrypted, the purge mark cleared (newer data wins it too)."""
-    encrypted = {name: [cipher.encrypt_text(v) for v in orders_df[name].tolist()] for name in BUYER_COLUMNS}
+    encrypted = {
+        name: [cipher.encrypt_text(v) if isinstance(v, str) else None for v in orders_df[name].tolist()]
+        for name in BUYER_COLUMNS
+    }
     return orders_df.assign(**encrypted, buyer_data_purged_at=None)
 
 
