@@ -284,7 +284,9 @@ def test_orders_needing_update_follow_cancellation_and_buyer_changes(engine):
     needing = {o.amazon_order_id: o for o in db.orders_needing_update(engine, cipher=CIPHER)}
     assert set(needing) == {a["orderId"], b["orderId"]}
     assert needing[a["orderId"]].amazon_status == "CANCELLED" and needing[a["orderId"]].commerce_order_id == 100
-    assert [o.amazon_order_id for o in db.orders_needing_update(engine, cipher=CIPHER, only_ids=[b["orderId"]])] == [b["orderId"]]
+    assert [o.amazon_order_id for o in db.orders_needing_update(engine, cipher=CIPHER, only_ids=[b["orderId"]])] == [
+        b["orderId"]
+    ]
     assert db.orders_needing_update(engine, cipher=CIPHER, fulfilled_by="AMAZON") == []
 
     db.record_failure(engine, b["orderId"], "Commerce refused: 503")
@@ -497,7 +499,9 @@ def test_cancelled_orders_with_failed_attempts_are_settled_once(engine):
     cancelled = {**failed_then_cancelled, "lastUpdatedTime": "2026-03-01T11:00:00Z"}
     cancelled["fulfillment"] = {**cancelled["fulfillment"], "fulfillmentStatus": "CANCELLED"}
     stage(engine, cancelled)
-    assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine, cipher=CIPHER)] == [failed_then_cancelled["orderId"]]
+    assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine, cipher=CIPHER)] == [
+        failed_then_cancelled["orderId"]
+    ]
 
     db.record_cancel_settled(engine, failed_then_cancelled["orderId"])
     assert db.canceled_orders_to_settle(engine, cipher=CIPHER) == []

@@ -10,6 +10,7 @@ documented command; the clients' transport rules are checked against real server
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import ssl
@@ -188,7 +189,14 @@ def ok(dag_run) -> dict[str, str]:
 # ----------------------------------------------------------------------------------------------------------- end to end
 
 
-def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(sync_env, commerce, alerts_file, capfd):  # noqa: F811
+def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(
+    sync_env,
+    commerce,  # noqa: F811
+    alerts_file,  # noqa: F811
+    capfd,
+    caplog,
+):
+    caplog.set_level(logging.DEBUG)  # every log record of every task (dag.test runs them in this process)
     sync_env.settings(customer_creation="create", fba_import=True)
     orders = {
         "A": buyer_order("A", ao.line("MUG-001", qty=2, unit="12.50")),
@@ -196,6 +204,7 @@ def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(sync_en
         "C": buyer_order("C", ao.line("NO-SUCH-SKU")),  # kept out: its reason must be free of buyer data
         "D": buyer_order("D", ao.line("MUG-001"), status="SHIPPED", fulfilled_by="AMAZON"),
     }
+    assert len(leaks(json.dumps(list(orders.values())))) == len(needles())  # the scan sees each one in clear
     sync_env.sandbox.spapi("POST", "/_sandbox/orders", json=list(orders.values())).raise_for_status()
 
     summary = xcom_result(run := sync_env.run_sync(**WINDOW), "summarize")
@@ -236,17 +245,25 @@ def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(sync_en
 
     def scan_everything() -> dict:
         captured = capfd.readouterr()
+        logged = caplog.text + "\n".join(str(r.args) for r in caplog.records)
+        # What is scanned holds what it should: the tasks' log lines, the runs' XComs and notes.
+        assert "extracted" in logged and "run summary" in logged and "ALERT task_failed" in logged
+        with sqlite3.connect(TEST_AIRFLOW_HOME / "airflow.db") as conn:
+            assert conn.execute("SELECT COUNT(*) FROM xcom WHERE task_id = 'summarize'").fetchone()[0] > 0
+            assert conn.execute("SELECT COUNT(*) FROM dag_run_note").fetchone()[0] > 0
         return {
             "channel tables": scan_channel_tables(engine),
             "landing files": scan_files(sync_env.landing_dir),
             "task logs": scan_files(TEST_AIRFLOW_HOME / "logs") if (TEST_AIRFLOW_HOME / "logs").exists() else {},
+            "task logs (records)": leaks(logged),
             "process output": leaks(captured.out + captured.err),
             "metadata DB (XCom, notes...)": scan_metadata_db(),
             "alerts file": leaks(alerts_file.read_text()),
             "report CLI": leaks(cli_output),
         }
 
-    assert not any(scan_everything().values()), scan_everything()
+    found = scan_everything()
+    assert not any(found.values()), found
 
     # Retention 0 days: every order in a final status loses its buyer data, C (unshipped) keeps it.
     sync_env.settings(customer_creation="create", fba_import=True, pii_retention_days=0)
@@ -300,7 +317,8 @@ def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(sync_en
     # And after all of it, still nothing in clear anywhere.
     cli_output = "\n".join(report_cli(*args).stdout for args in (["summary"], ["quarantine"], ["order", IDS["B"]]))
     assert "purged (retention): 3" in cli_output
-    assert not any(scan_everything().values()), scan_everything()
+    found = scan_everything()
+    assert not any(found.values()), found
 
 
 def test_without_the_key_connection_the_sync_stores_no_buyer_data(sync_env):

@@ -559,9 +559,7 @@ def test_tracking_state_on_every_database(engine):
     refused = package(a, 11, 4, [(a_items[0], 1)], number="1Z4")
     skipped = package(a, 11, 5, [], number="1Z5", status="skipped", reason="no unit is left for this one")
     db.save_shipment_pushes(engine, [refused, skipped], [])
-    db.record_push_result(
-        engine, a, refused.package_reference_id, "refused", error="HTTP 400 InvalidInput: cancelled"
-    )
+    db.record_push_result(engine, a, refused.package_reference_id, "refused", error="HTTP 400 InvalidInput: cancelled")
     assert db.pushes_to_send(engine) == []
     assert db.push_counts(engine) == {"confirmed": 2, "refused": 1, "skipped": 1}
     problems = {p["status"]: p for p in db.push_problems(engine)}
