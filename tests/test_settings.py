@@ -38,6 +38,7 @@ def test_full_json_round_trip():
         "stores": {"us_store": {"store_id": 4, "website_id": 2, "currency": "USD"}},
         "landing_uri": "s3://landing-bucket/amazon",
         "landing_conn_id": "aws_default",
+        "pii_retention_days": 14,
     }
     s = parse_settings(json.dumps(raw))
     assert s.to_dict() == raw
