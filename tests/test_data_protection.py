@@ -553,3 +553,17 @@ def test_clients_verify_tls_certificates(untrusted_https):
             error = error.__cause__ or error.__context__
         assert any(isinstance(e, httpx.ConnectError) and "CERTIFICATE_VERIFY_FAILED" in str(e) for e in chain), chain
     assert requests == []  # no request ever reached the server: the token never left
+
+
+def test_an_order_purged_before_it_was_imported_is_kept_out_with_a_reason():
+    from include.domain.settings import OrderSettings
+    from include.tasks.order_sync import _in_store
+
+    payload = redact_order(buyer_order("A", ao.line(), status="SHIPPED"), NOW)
+    order = db.ChannelOrder(
+        IDS["A"], "ATVPDKIKX0DER", "MERCHANT", "SHIPPED", "Shipped", NOW, "failed", 3, "earlier reason", "f" * 64,
+        None, None, payload,
+    )  # fmt: skip
+    result = _in_store(OrderSettings(), order, lambda store: pytest.fail("a purged order must not reach Commerce"))
+    assert (result.outcome, result.amazon_order_id) == ("failed", IDS["A"])
+    assert "buyer data purged after pii_retention_days" in result.reason
