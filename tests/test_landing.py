@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -126,3 +127,41 @@ def test_run_keys_and_default_uri():
     with pytest.raises(ValueError):
         safe_run_key("///")
     assert default_landing_uri().startswith("file:///") and default_landing_uri().endswith("/.local/landing")
+
+
+def test_pages_hold_one_token_per_order_and_are_rewritten_in_place(store):
+    """Encrypted lines (no order in clear), a page from before encryption still reads, rotation and redaction in place."""
+    from cryptography.fernet import Fernet, InvalidToken
+
+    from include.adapters.landing import landed_pages, rewrite_page
+    from include.domain.buyer_data import BuyerDataCipher, redact_order
+    from sandbox.credentials import PII_SANDBOX_KEY
+
+    base, conn_id, keys = store
+    written = pages(2, 3)
+    write_pages(base, RUN_ID, written, conn_id=conn_id, cipher=CIPHER)
+    [first, second] = list(landed_pages(base, conn_id))
+    raw = first.read_bytes()
+    assert b"orderId" not in raw and b"Ana Smith" not in raw
+    assert [line[:6] for line in raw.splitlines()] == [b"gAAAAA"] * 3
+    legacy = "".join(json.dumps(o) + "\n" for o in written[1]).encode()  # written before encryption existed
+    second.write_bytes(legacy)
+    assert list(read_orders(str(second), conn_id=conn_id, cipher=CIPHER)) == written[1]
+
+    rotated_key = Fernet.generate_key().decode()
+    rotated = BuyerDataCipher([rotated_key, PII_SANDBOX_KEY])
+    assert all(rewrite_page(page, rotated, lambda orders: None, rotate=True) for page in (first, second))
+    with pytest.raises(InvalidToken):  # the pages are no longer readable with a key that is not in the list
+        list(read_orders(str(first), conn_id=conn_id, cipher=BuyerDataCipher([Fernet.generate_key()])))
+    assert list(read_orders(str(first), conn_id=conn_id, cipher=BuyerDataCipher([rotated_key]))) == written[0]
+    assert b"Ana Smith" not in second.read_bytes()
+    assert list(read_orders(base + f"/{keys()[0].split('/')[0]}", conn_id=conn_id, cipher=rotated)) == [
+        o for page in written for o in page
+    ]
+
+    stamp = datetime(2026, 3, 2, tzinfo=UTC)
+    assert rewrite_page(first, rotated, lambda orders: [redact_order(o, stamp) for o in orders])
+    assert not rewrite_page(first, rotated, lambda orders: None)  # nothing to change: not written
+    redacted = list(read_orders(str(first), conn_id=conn_id, cipher=rotated))
+    assert [o["orderId"] for o in redacted] == [o["orderId"] for o in written[0]]
+    assert not any("buyer" in o or "recipient" in o for o in redacted)
