@@ -68,12 +68,21 @@ def _upsert(conn: Connection, frame: pd.DataFrame, table, version: str, **extra:
     return -(-len(rows) // BATCH_ROWS)
 
 
-def _protected(orders_df: pd.DataFrame, cipher: BuyerDataCipher) -> pd.DataFrame:
-    """The order rows as stored: buyer columns and payload encrypted, the purge mark cleared (newer data wins it too)."""
+def _protected(orders_df: pd.DataFrame, cipher: BuyerDataCipher, writes: list[bool]) -> pd.DataFrame:
+    """The order rows as stored: buyer columns and payload encrypted, the purge mark cleared (newer data wins it too).
+
+    ``writes`` says, row by row, whether the upsert will store the row's data (new or newer). The
+    others are stored rows that are as new or newer (read in this transaction), which the upsert
+    keeps whatever it is sent: their buyer data is not encrypted for nothing (an empty payload).
+    """
     encrypted = {
-        name: [cipher.encrypt_text(v) if isinstance(v, str) else None for v in orders_df[name].tolist()]
+        name: [
+            cipher.encrypt_text(value) if isinstance(value, str) and write else None
+            for value, write in zip(orders_df[name].tolist(), writes, strict=True)
+        ]
         for name in BUYER_COLUMNS
     }
+    encrypted["payload"] = [value or "" for value in encrypted["payload"]]
     return orders_df.assign(**encrypted, buyer_data_purged_at=None)
 
 
@@ -109,12 +118,15 @@ def upsert_staged(
             known.update(conn.execute(statement(conn, "select_order_versions", "ids"), {"ids": chunk}).all())
             statements += 1
         new = updated = 0
+        writes = []
         for order_id, last_updated in zip(ids, orders_df["last_updated_at"], strict=True):
             if order_id not in known:
                 new += 1
             elif last_updated.to_pydatetime() > known[order_id]:
                 updated += 1
-        statements += _upsert(conn, _protected(orders_df, cipher), channel_order, "last_updated_at", seen_at=now)
+            writes.append(order_id not in known or last_updated.to_pydatetime() > known[order_id])
+        stored = _protected(orders_df, cipher, writes)
+        statements += _upsert(conn, stored, channel_order, "last_updated_at", seen_at=now)
         statements += _upsert(conn, items_df, channel_order_item, "order_last_updated_at")
         params = {"mfn_statuses": list(importable["MERCHANT"]), "afn_statuses": list(importable["AMAZON"])}
         conn.execute(statement(conn, "refresh_import_status", "mfn_statuses", "afn_statuses"), params)
