@@ -17,10 +17,12 @@ from typing import Any
 from include import channel_db
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
+from include.adapters.hooks.pii_key import buyer_cipher
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
 from include.clients.commerce.errors import CommerceUnavailable
+from include.domain.buyer_data import BuyerDataCipher, is_purged
 from include.domain.commerce_stores import StoreSetup, commerce_stores, resolve_stores
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
@@ -99,10 +101,12 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
     from include.clients.amazon.errors import SpApiError
 
     settings = load_settings()
+    cipher = buyer_cipher()  # before anything is fetched: no key, no buyer data stored
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
     run_key = run_id or datetime.now(UTC).strftime("manual__%Y%m%dT%H%M%S")
     if plan.empty:
-        return {"landing": write_pages(landing, run_key, [], conn_id=conn_id).to_dict(), "orders": 0, "not_found": []}
+        manifest = write_pages(landing, run_key, [], conn_id=conn_id, cipher=cipher)
+        return {"landing": manifest.to_dict(), "orders": 0, "not_found": []}
     hook = SpApiHook()
     not_found: list[str] = []
     with hook.get_client() as client:
@@ -121,7 +125,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
                             not_found.append(order_id)
                     yield page
 
-            manifest = write_pages(landing, run_key, pages(), conn_id=conn_id)
+            manifest = write_pages(landing, run_key, pages(), conn_id=conn_id, cipher=cipher)
         else:
             manifest = write_pages(
                 landing,
@@ -133,6 +137,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
                     included_data=INCLUDED_DATA,
                 ),
                 conn_id=conn_id,
+                cipher=cipher,
             )
     log.info("extracted %s orders in %s pages; %s ids not found", manifest.orders, manifest.pages, len(not_found))
     return {
@@ -151,10 +156,11 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     plan = SyncPlan.from_xcom(plan)
     settings = load_settings()
     engine = channel_engine()
+    cipher = buyer_cipher()
     totals = StageResult(0, 0, 0, 0, 0, 0)
     rejected: list[RejectedOrder] = []
-    for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
-        staged, set_aside = _stage_batch(engine, batch)
+    for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id, cipher=cipher), STAGE_BATCH):
+        staged, set_aside = _stage_batch(engine, batch, cipher)
         totals += staged
         rejected += set_aside
     if plan.moves_high_water_mark:
@@ -167,7 +173,7 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     return result
 
 
-def _stage_batch(engine, batch: list[LandedOrder]) -> tuple[StageResult, list[RejectedOrder]]:
+def _stage_batch(engine, batch: list[LandedOrder], cipher: BuyerDataCipher) -> tuple[StageResult, list[RejectedOrder]]:
     """Validate, flatten and upsert one batch; record (and return) the orders set aside, clear the mended ones."""
     set_aside: list[RejectedOrder] = []
 
@@ -175,7 +181,9 @@ def _stage_batch(engine, batch: list[LandedOrder]) -> tuple[StageResult, list[Re
         set_aside.append(RejectedOrder(exc.amazon_order_id, f"malformed order: {exc.reason}", batch[position].source))
 
     orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
-    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES)
+    staged, refused = channel_db.upsert_staged_isolating(
+        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=cipher
+    )
     if refused:
         source_of = {order_id_of(landed.order): landed.source for landed in batch}
         set_aside += [
@@ -210,15 +218,24 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
             channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason)
     if not settings.import_enabled:
         return []
+    cipher = buyer_cipher()
     busy = []
     for channel in CHANNELS:
         statuses = statuses_to_import(channel, settings)
         work = channel_db.orders_to_import(
-            engine, fulfilled_by=channel, statuses=statuses, limit=1, only_ids=only_ids, retry=settings.retry_policy
+            engine,
+            fulfilled_by=channel,
+            statuses=statuses,
+            cipher=cipher,
+            limit=1,
+            only_ids=only_ids,
+            retry=settings.retry_policy,
         )
-        changes = channel_db.orders_needing_update(engine, fulfilled_by=channel, limit=1, only_ids=only_ids)
+        changes = channel_db.orders_needing_update(
+            engine, cipher=cipher, fulfilled_by=channel, limit=1, only_ids=only_ids
+        )
         if channel == "MERCHANT":
-            changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1)
+            changes = changes or channel_db.canceled_orders_to_settle(engine, cipher=cipher, limit=1)
         if work or (changes and channel == "MERCHANT"):
             busy.append(channel)
     if busy:  # the store map must fit Commerce before anything is imported (a SettingsError fails the run)
@@ -255,7 +272,9 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
     settings = load_settings()
     engine = channel_engine()
     statuses = statuses_to_import(fulfilled_by, settings)
-    orders = channel_db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids)
+    orders = channel_db.orders_to_import(
+        engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=ids
+    )
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
 
@@ -293,8 +312,9 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
 
     settings = load_settings()
     engine = channel_engine()
-    orders = channel_db.orders_needing_update(engine, fulfilled_by="MERCHANT", only_ids=plan.only_ids)
-    to_settle = channel_db.canceled_orders_to_settle(engine)
+    cipher = buyer_cipher()
+    orders = channel_db.orders_needing_update(engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=plan.only_ids)
+    to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher)
     if plan.only_ids:
         to_settle = [order for order in to_settle if order.amazon_order_id in set(plan.only_ids)]
     if not orders and not to_settle:
@@ -458,6 +478,12 @@ def _in_store(
     The staged payload is validated again (rows staged by an older release were not), so malformed
     data is kept out with its reason here instead of raising inside the mapping.
     """
+    if is_purged(order.payload):
+        reason = (
+            "buyer data purged after pii_retention_days (Amazon's data protection rules); "
+            "Amazon must send a newer version of the order to import it"
+        )
+        return ImportResult(order.amazon_order_id, "failed", reason=reason)
     try:
         validate_order(order.payload)
     except InvalidOrder as exc:

@@ -50,6 +50,7 @@ from include.clients.commerce.errors import (
 )
 from include.clients.commerce.search_criteria import SearchCriteria
 from include.clients.http_retry import backoff_delay, retry_after_seconds
+from include.clients.transport import VERIFY_TLS, require_secure_url
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class CommerceClient:
         base = base_url.rstrip("/")
         if base.endswith("/rest"):
             base = base[: -len("/rest")]
-        self.base_url = base
+        self.base_url = require_secure_url(base, "Commerce base URL")
         self.store_code = store_code or None
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -153,6 +154,7 @@ class CommerceClient:
 
     def _new_http(self, size: int) -> httpx.Client:
         return httpx.Client(
+            verify=VERIFY_TLS,
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             headers={"Accept": "application/json", "User-Agent": "amazon-commerce-sync"},
