@@ -561,18 +561,7 @@ class CommerceClient:
         Lost response: re-reads the order; ``state == "canceled"`` means it
         happened (returns True), otherwise it is sent again.
         """
-        oid = int(order_id)
-
-        def resolve() -> Any:
-            return True if self.get_order(oid).get("state") == "canceled" else NOT_DONE
-
-        return bool(
-            self._write(
-                "cancel_order",
-                lambda: self._call("POST", "/V1/orders/{id}/cancel", path_params={"id": oid}, idempotent=False),
-                resolve,
-            )
-        )
+        return self._order_action("cancel", order_id, lambda state: state == "canceled")
 
     def hold_order(self, order_id: int) -> bool:
         """``POST /V1/orders/{id}/hold``: Magento's ``true``; a 400 when it cannot hold the order (``canHold()``).
@@ -580,18 +569,7 @@ class CommerceClient:
         Lost response: re-reads the order; state ``holded`` means it happened
         (returns True), otherwise it is sent again.
         """
-        oid = int(order_id)
-
-        def resolve() -> Any:
-            return True if self.get_order(oid).get("state") == "holded" else NOT_DONE
-
-        return bool(
-            self._write(
-                "hold_order",
-                lambda: self._call("POST", "/V1/orders/{id}/hold", path_params={"id": oid}, idempotent=False),
-                resolve,
-            )
-        )
+        return self._order_action("hold", order_id, lambda state: state == "holded")
 
     def unhold_order(self, order_id: int) -> bool:
         """``POST /V1/orders/{id}/unhold``: Magento's ``true``; a 400 when the order is not held.
@@ -599,15 +577,20 @@ class CommerceClient:
         Lost response: re-reads the order; a state other than ``holded`` means it
         happened (returns True), otherwise it is sent again.
         """
+        return self._order_action("unhold", order_id, lambda state: state != "holded")
+
+    def _order_action(self, action: str, order_id: int, done: Callable[[Any], bool]) -> bool:
+        """``POST /V1/orders/{id}/<action>`` as a write: after a lost response, ``done(state)`` of the re-read order
+        says whether it happened."""
         oid = int(order_id)
 
         def resolve() -> Any:
-            return True if self.get_order(oid).get("state") != "holded" else NOT_DONE
+            return True if done(self.get_order(oid).get("state")) else NOT_DONE
 
         return bool(
             self._write(
-                "unhold_order",
-                lambda: self._call("POST", "/V1/orders/{id}/unhold", path_params={"id": oid}, idempotent=False),
+                f"{action}_order",
+                lambda: self._call("POST", f"/V1/orders/{{id}}/{action}", path_params={"id": oid}, idempotent=False),
                 resolve,
             )
         )
