@@ -123,7 +123,11 @@ def insert_legacy_rows(engine) -> None:
 
 
 #: Columns later revisions added (not in the release before migrations): a snapshot compares the others.
-ADDED_COLUMNS = {"channel_order": {"next_attempt_at"}}  # 0002
+ADDED_COLUMNS = {
+    "channel_order": {"next_attempt_at", "account"},  # 0002, 0004
+    "channel_shipment_push": {"account"},  # 0004
+    "channel_sync_state": {"account"},  # 0004
+}
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
@@ -132,7 +136,7 @@ def snapshot(engine) -> dict[str, list[tuple]]:
         snap = {}
         for table in metadata.sorted_tables:
             columns = ", ".join(c.name for c in table.columns if c.name not in ADDED_COLUMNS.get(table.name, ()))
-            order = ", ".join(c.name for c in table.primary_key)
+            order = ", ".join(c.name for c in table.primary_key if c.name not in ADDED_COLUMNS.get(table.name, ()))
             snap[table.name] = [
                 tuple(row) for row in conn.execute(text(f"SELECT {columns} FROM {table.name} ORDER BY {order}"))
             ]
@@ -186,6 +190,9 @@ def test_a_channel_db_of_the_last_release_is_upgraded_in_place_and_the_dags_run_
     assert snapshot(engine) == before
     assert pending_changes(engine) == []
     assert db.high_water_mark(engine, "amazon_order_sync") == OLD
+    with engine.connect() as conn:  # rows from before accounts belong to the account `default`
+        for table in ("channel_order", "channel_shipment_push", "channel_sync_state"):
+            assert set(conn.execute(text(f"SELECT DISTINCT account FROM {table}")).scalars()) == {"default"}, table
     [legacy_push] = db.shipment_pushes(engine, [SHIPPED])
     assert (legacy_push.ship_date, legacy_push.status) == (OLD, "confirmed")
     assert [(q.amazon_order_id, q.import_status, q.first_seen_at) for q in db.quarantine(engine)] == [
