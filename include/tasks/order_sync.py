@@ -130,7 +130,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None, *, account: Account = DEF
                 landing,
                 run_key,
                 client.search_orders(
-                    marketplace_ids=hook.marketplace_ids,
+                    marketplace_ids=hook.marketplace_ids(client),
                     last_updated_after=plan.start,
                     last_updated_before=plan.end,
                     included_data=INCLUDED_DATA,
