@@ -84,6 +84,8 @@ async def _serve(args: argparse.Namespace) -> None:
     regional = {region: port for region, port in regional.items() if port}
     # One state (sellers, clock, usage plans) behind every region's endpoint; each endpoint has its own faults.
     state = SpApiState(limiter=RateLimiter(args.rate_limits, args.rate_factor))
+    if regional:  # the built-in seller is then the NA endpoint's seller (US, CA, MX, BR)
+        state.sellers.confine_builtin("NA")
     spapi = [
         (create_spapi_app(seed=args.seed, orders=args.orders, hours=args.hours, state=state,
                           region="NA" if regional else None), args.spapi_port),

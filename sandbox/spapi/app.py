@@ -132,7 +132,9 @@ def create_app(
     if state is None:
         state = SpApiState(limiter=RateLimiter(rate_limit_mode, rate_factor))
     if seed is not None:
-        state.store.put_timelines(generate_orders(orders, hours, seed, state.clock.now()))
+        builtin = state.sellers.builtin
+        marketplaces = builtin.marketplace_ids if builtin.region else None
+        state.store.put_timelines(generate_orders(orders, hours, seed, state.clock.now(), marketplaces=marketplaces))
     app = FastAPI(title="Amazon SP-API sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
     app.state.spapi = state
 
@@ -397,7 +399,7 @@ def create_app(
         now = state.clock.now()
 
         def run() -> dict[str, Any]:
-            marketplaces = None if seller is state.sellers.builtin else seller.marketplace_ids
+            marketplaces = seller.marketplace_ids if seller.region else None  # the built-in one: every region
             timelines = generate_orders(count, hours, seed, now, marketplaces=marketplaces)
             seller.store.put_timelines(timelines)
             return summarize(timelines)

@@ -92,6 +92,11 @@ class Sellers:
         self.builtin = Seller(BUILTIN_SELLER, credentials.LWA_REFRESH_TOKEN, None, tuple(MARKETPLACES))
         self._by_id: dict[str, Seller] = {BUILTIN_SELLER: self.builtin}
 
+    def confine_builtin(self, region: str) -> None:
+        """Make the built-in seller one of ``region`` (its marketplaces there only): with several region endpoints."""
+        self.builtin.region = region
+        self.builtin.marketplace_ids = tuple(m for m in MARKETPLACES if region_of(m) == region)
+
     def register(self, body: Any) -> Seller:
         """Register (or replace) a seller from ``{selling_partner_id, refresh_token, region, marketplace_ids}``."""
         if not isinstance(body, dict):
