@@ -23,11 +23,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from include import channel_db
+from include.domain.buyer_data import BuyerDataCipher
 from include.domain.import_rules import IMPORTABLE_STATUSES
 from include.domain.staging import batched, flatten
+from sandbox.credentials import PII_SANDBOX_KEY
 from sandbox.generator import generate_orders
 from sandbox.process import port_answers
 
+#: Buyer columns and payloads are encrypted as stage_orders does it (the sandbox key).
+CIPHER = BuyerDataCipher([PII_SANDBOX_KEY])
 #: One database per process: several checkouts may benchmark on the same servers at once.
 DATABASE = f"acs_bench_staging_{os.getpid()}"
 SERVERS = {
@@ -60,7 +64,7 @@ def stage_all(engine, orders: list[dict]) -> tuple[float, float, int]:
         orders_df, items_df = flatten(batch)
         in_flatten += time.perf_counter() - t0
         staged, refused = channel_db.upsert_staged_isolating(
-            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES
+            engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=CIPHER
         )
         assert not refused, refused
         statements += staged.statements

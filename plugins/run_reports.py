@@ -1,8 +1,8 @@
 """Run reports in the UI: every finished run of our DAGs gets a note with its counts and the orders kept out.
 
 A DAG-run listener (Airflow listeners run where the run's state changes: the
-scheduler, or ``dag.test()``). When an ``amazon_order_sync`` or
-``amazon_tracking_push`` run succeeds, its ``summarize`` task's return value is
+scheduler, or ``dag.test()``). When an ``amazon_order_sync``,
+``amazon_tracking_push`` or ``amazon_pii_retention`` run succeeds, its ``summarize`` task's return value is
 rendered by :mod:`include.ops.report` and stored as the run's note, which the Grid
 view shows for the selected run; it links to that task's XCom for the complete
 lists of orders kept out (Airflow keeps a note to 1,000 characters). A failed run gets a note naming the failed
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_TASK = "summarize"
 #: First lines of the notes we write: anything from there on is ours and replaced on a re-run.
-REPORT_HEADINGS = ("**Order sync**", "**Tracking push**", "**Run failed**")
+REPORT_HEADINGS = ("**Order sync**", "**Tracking push**", "**Buyer data retention**", "**Run failed**")
 
 
 def _summary(dag_run: DagRun, session) -> dict | None:

@@ -54,7 +54,7 @@ class Sandbox:
         return self.http.request(method, self.commerce_url + path, **kwargs)
 
     def airflow_connections(self) -> dict[str, dict]:
-        """The ``amazon_sp_api`` and ``commerce_api`` connections (Airflow's JSON form) for this sandbox,
+        """The ``amazon_sp_api``, ``commerce_api`` and ``amazon_pii_key`` connections (Airflow's JSON form) for this sandbox,
         keyed for ``AIRFLOW_CONN_<KEY>`` environment variables."""
         from sandbox import credentials
         from sandbox.catalog import MARKETPLACES
@@ -78,6 +78,7 @@ class Sandbox:
                 "password": credentials.COMMERCE_ADMIN_PASSWORD,
                 "extra": {"store_code": "default", "timeout": 10},
             },
+            "AMAZON_PII_KEY": {"conn_type": "generic", "password": credentials.PII_SANDBOX_KEY},
         }
 
     def reset(self) -> None:

@@ -18,6 +18,17 @@ from sandbox.airflow_stack import AirflowStack
 from sandbox.process import Sandbox, free_port, port_answers, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def sandbox_cipher():
+    """The cipher of the sandbox key (``amazon_pii_key`` of the sandbox connections), for tests calling the store."""
+    from include.domain.buyer_data import BuyerDataCipher
+    from sandbox.credentials import PII_SANDBOX_KEY
+
+    return BuyerDataCipher([PII_SANDBOX_KEY])
+
+
+CIPHER = sandbox_cipher()
 SPECS_DIR = PROJECT_ROOT.parent / "shared" / "specs"
 
 # Tests get a throwaway Airflow home (SQLite metadata DB), never the project's

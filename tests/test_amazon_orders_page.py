@@ -30,6 +30,7 @@ from include.domain.staging import RejectedOrder, flatten
 from include.domain.tracking import Package, package_reference_id
 from include.ops import orders_page
 from tests import amazon_orders as ao
+from tests.conftest import CIPHER
 from tests.test_ui import browser, in_browser  # noqa: F401  (browser: the fixture, Chromium or a skip)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -50,7 +51,9 @@ def seed(engine) -> None:
         ao.order(ao.line("TEE-002"), order_id=NO_ADDRESS, created=updated, last_updated=updated, address=False),
         ao.order(ao.line("CAP-003"), order_id=REFUSED, created=updated, last_updated=updated),
     ]
-    db.upsert_staged(engine, *flatten(orders), importable=IMPORTABLE_STATUSES, now=NOW - timedelta(hours=1))
+    db.upsert_staged(
+        engine, *flatten(orders), importable=IMPORTABLE_STATUSES, cipher=CIPHER, now=NOW - timedelta(hours=1)
+    )
     db.record_imported(engine, IMPORTED, 500, "000000500", now=NOW - timedelta(minutes=50))
     db.record_imported(engine, REFUSED, 501, "000000501", now=NOW - timedelta(minutes=50))
     for attempt in range(3):

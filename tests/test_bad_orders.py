@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from include.domain.order_validation import InvalidOrder, validate_order
 from sandbox.catalog import BY_SKU, UNKNOWN_SKUS
 from tests import amazon_orders as ao
-from tests.conftest import fresh_channel_engine, run_dag, task_states, xcom_result
+from tests.conftest import CIPHER, fresh_channel_engine, run_dag, task_states, xcom_result
 from tests.test_operations import alerts_file, put_orders, report_cli, run_note, succeeded  # noqa: F401
 
 NOW = datetime.now(UTC)
@@ -223,7 +223,7 @@ def _stage_and_import(sync_env, run_key: str, orders: list[dict]) -> dict:
     from include.domain.order_validation import order_id_of
     from include.tasks import order_sync
 
-    manifest = write_pages(sync_env.landing_dir.as_uri(), run_key, [orders])
+    manifest = write_pages(sync_env.landing_dir.as_uri(), run_key, [orders], cipher=CIPHER)
     ids = sorted({i for i in map(order_id_of, orders) if i and ao_id(i)})
     plan = order_sync.plan_run({"amazon_order_ids": ids}, None, None)  # a re-sync of these ids
     staged = order_sync.stage(plan, {"landing": manifest.to_dict(), "not_found": []})
@@ -320,8 +320,10 @@ def test_a_batch_the_database_refuses_is_staged_order_by_order(request, url_fixt
     orders = [ao.order(order_id=fresh_id()) for _ in range(5)]
     orders_df, items_df = flatten(orders)
     items_df.loc[1, "sku"] = "S" * 500  # longer than VARCHAR(64)
-    orders_df.loc[3, "buyer_name"] = "Secret Buyer " * 40  # longer than VARCHAR(255): a buyer value
-    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES)
+    orders_df.loc[3, "currency"] = "Secret Buyer"  # longer than VARCHAR(3); quoted values are masked in reasons
+    staged, refused = channel_db.upsert_staged_isolating(
+        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=CIPHER
+    )
     assert staged.orders == 3 and staged.new == 3
     assert sorted(i for i, _ in refused) == sorted([items_df.loc[1, "amazon_order_id"], orders[3]["orderId"]])
     for _, reason in refused:

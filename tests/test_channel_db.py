@@ -16,6 +16,7 @@ from include.domain.retry_policy import RetryPolicy
 from include.domain.settings import OrderSettings, parse_settings
 from include.domain.staging import flatten
 from tests.amazon_orders import line, order
+from tests.conftest import CIPHER
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 SETTINGS = OrderSettings()
@@ -31,7 +32,7 @@ def engine(channel_engine):
 def stage(engine, *orders, now=None):
     orders_df, items_df = flatten(orders)
     return db.upsert_staged(
-        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, now=now or T0 + timedelta(hours=1)
+        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=CIPHER, now=now or T0 + timedelta(hours=1)
     )
 
 
@@ -47,7 +48,7 @@ def row(engine, amazon_order_id, *columns):
 def to_import(engine, *, fulfilled_by, settings, **options):
     """The store's orders to import in the statuses the domain's rules give under ``settings``."""
     statuses = statuses_to_import(fulfilled_by, settings)
-    return db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, **options)
+    return db.orders_to_import(engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=CIPHER, **options)
 
 
 def test_upgrade_is_idempotent(engine):
@@ -184,8 +185,8 @@ def test_import_status_rules(engine):
     assert [o.amazon_order_id for o in only] == [mfn_shipped["orderId"]]
     assert to_import(engine, fulfilled_by="MERCHANT", settings=SETTINGS, only_ids=[]) == []
     with pytest.raises(ValueError, match="fulfilled_by"):
-        db.orders_to_import(engine, fulfilled_by="FBA", statuses=["SHIPPED"])
-    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", statuses=[]) == []
+        db.orders_to_import(engine, fulfilled_by="FBA", statuses=["SHIPPED"], cipher=CIPHER)
+    assert db.orders_to_import(engine, fulfilled_by="MERCHANT", statuses=[], cipher=CIPHER) == []
 
 
 def test_pending_becomes_importable_when_unshipped(engine):
@@ -274,18 +275,20 @@ def test_orders_needing_update_follow_cancellation_and_buyer_changes(engine):
     stage(engine, a, b, c)
     for i, o in enumerate((a, b, c)):
         db.record_imported(engine, o["orderId"], 100 + i, None)
-    assert db.orders_needing_update(engine) == []
+    assert db.orders_needing_update(engine, cipher=CIPHER) == []
 
     later = T0 + timedelta(hours=1)
     a2 = order(order_id=a["orderId"], status="CANCELLED", last_updated=later)
     b2 = order(order_id=b["orderId"], buyer_email="new.address@marketplace.amazon.com", last_updated=later)
     c2 = order(order_id=c["orderId"], status="SHIPPED", last_updated=later)  # shipping is not a Commerce update
     stage(engine, a2, b2, c2)
-    needing = {o.amazon_order_id: o for o in db.orders_needing_update(engine)}
+    needing = {o.amazon_order_id: o for o in db.orders_needing_update(engine, cipher=CIPHER)}
     assert set(needing) == {a["orderId"], b["orderId"]}
     assert needing[a["orderId"]].amazon_status == "CANCELLED" and needing[a["orderId"]].commerce_order_id == 100
-    assert [o.amazon_order_id for o in db.orders_needing_update(engine, only_ids=[b["orderId"]])] == [b["orderId"]]
-    assert db.orders_needing_update(engine, fulfilled_by="AMAZON") == []
+    assert [o.amazon_order_id for o in db.orders_needing_update(engine, cipher=CIPHER, only_ids=[b["orderId"]])] == [
+        b["orderId"]
+    ]
+    assert db.orders_needing_update(engine, cipher=CIPHER, fulfilled_by="AMAZON") == []
 
     db.record_failure(engine, b["orderId"], "Commerce refused: 503")
     assert row(engine, b["orderId"], "import_status")[0] == "imported"  # the order exists; only its update failed
@@ -293,7 +296,7 @@ def test_orders_needing_update_follow_cancellation_and_buyer_changes(engine):
 
     db.record_updated(engine, a["orderId"], fingerprint=needing[a["orderId"]].fingerprint, canceled=True)
     db.record_updated(engine, b["orderId"])
-    assert db.orders_needing_update(engine) == []
+    assert db.orders_needing_update(engine, cipher=CIPHER) == []
     assert row(engine, a["orderId"], "import_status")[0] == "canceled"
     assert db.quarantine(engine) == []
 
@@ -399,7 +402,7 @@ def test_thousand_order_stage_is_batched(engine):
 
 def test_empty_stage_does_nothing(engine):
     orders_df, items_df = flatten([])
-    assert db.upsert_staged(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES).to_dict() == {
+    assert db.upsert_staged(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=CIPHER).to_dict() == {
         "orders": 0, "new": 0, "updated": 0, "unchanged": 0, "items": 0, "statements": 0,
     }  # fmt: skip
 
@@ -492,15 +495,17 @@ def test_cancelled_orders_with_failed_attempts_are_settled_once(engine):
     cancelled_untried = order(status="CANCELLED", created=datetime(2026, 3, 1, 9, 5, tzinfo=UTC))
     stage(engine, failed_then_cancelled, cancelled_untried)
     db.record_failure(engine, failed_then_cancelled["orderId"], "Commerce unavailable: invoice (no response)")
-    assert db.canceled_orders_to_settle(engine) == []  # not cancelled on Amazon yet
+    assert db.canceled_orders_to_settle(engine, cipher=CIPHER) == []  # not cancelled on Amazon yet
 
     cancelled = {**failed_then_cancelled, "lastUpdatedTime": "2026-03-01T11:00:00Z"}
     cancelled["fulfillment"] = {**cancelled["fulfillment"], "fulfillmentStatus": "CANCELLED"}
     stage(engine, cancelled)
-    assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine)] == [failed_then_cancelled["orderId"]]
+    assert [o.amazon_order_id for o in db.canceled_orders_to_settle(engine, cipher=CIPHER)] == [
+        failed_then_cancelled["orderId"]
+    ]
 
     db.record_cancel_settled(engine, failed_then_cancelled["orderId"])
-    assert db.canceled_orders_to_settle(engine) == []
+    assert db.canceled_orders_to_settle(engine, cipher=CIPHER) == []
     assert db.quarantine(engine) == []
 
 

@@ -662,7 +662,7 @@ def test_hook_metadata_and_base_url():
     assert base_url("shop.example.com", 8443) == "https://shop.example.com:8443"
     assert base_url("127.0.0.1", 8782, "http") == "http://127.0.0.1:8782"
     assert base_url("http://127.0.0.1:8782", 9999) == "http://127.0.0.1:8782"  # a port in the URL wins
-    assert CommerceClient("http://shop/rest/", token="t").base_url == "http://shop"
+    assert CommerceClient("https://shop/rest/", token="t").base_url == "https://shop"
     with pytest.raises(ValueError):
         base_url(None)
     with pytest.raises(ValueError):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
 from include.adapters.landing import LandingManifest, default_landing_uri, read_orders, safe_run_key, write_pages
 from tests.amazon_orders import order
-from tests.conftest import free_port
+from tests.conftest import CIPHER, free_port
 
 RUN_ID = "scheduled__2026-03-01T10:00:00+00:00"
 
@@ -74,35 +75,35 @@ def store(request, tmp_path):
 def test_write_and_read_back(store):
     base, conn_id, keys = store
     written = pages(3, 4)
-    manifest = write_pages(base, RUN_ID, iter(written), conn_id=conn_id)
+    manifest = write_pages(base, RUN_ID, iter(written), conn_id=conn_id, cipher=CIPHER)
     key = "scheduled__2026-03-01T10_00_00_00_00"
     assert (manifest.pages, manifest.orders, manifest.run_key, manifest.conn_id) == (3, 12, key, conn_id)
     assert keys() == [f"{key}/page-00001.ndjson", f"{key}/page-00002.ndjson", f"{key}/page-00003.ndjson"]
     assert manifest.bytes > 0 and len(manifest.files) == 3
     expected = [o for page in written for o in page]
-    assert list(read_orders(manifest)) == expected
+    assert list(read_orders(manifest, cipher=CIPHER)) == expected
     # the manifest crosses XCom as JSON
     as_json = json.loads(json.dumps(manifest.to_dict()))
     assert LandingManifest.from_dict(as_json) == manifest
-    assert list(read_orders(as_json)) == expected
-    assert list(read_orders(manifest.uri, conn_id=conn_id)) == expected
-    assert list(read_orders(manifest.files[1], conn_id=conn_id)) == written[1]
+    assert list(read_orders(as_json, cipher=CIPHER)) == expected
+    assert list(read_orders(manifest.uri, conn_id=conn_id, cipher=CIPHER)) == expected
+    assert list(read_orders(manifest.files[1], conn_id=conn_id, cipher=CIPHER)) == written[1]
 
 
 def test_empty_pages_write_no_files(store):
     base, conn_id, keys = store
-    manifest = write_pages(base, "manual__empty", [[], []], conn_id=conn_id)
+    manifest = write_pages(base, "manual__empty", [[], []], conn_id=conn_id, cipher=CIPHER)
     assert (manifest.pages, manifest.orders, manifest.files) == (2, 0, [])
     assert keys() == []
-    assert list(read_orders(manifest)) == []
+    assert list(read_orders(manifest, cipher=CIPHER)) == []
 
 
 def test_a_retry_replaces_the_pages_of_the_earlier_attempt(store):
     base, conn_id, keys = store
-    write_pages(base, "run-1", pages(3, 2), conn_id=conn_id)
-    retry = write_pages(base, "run-1", pages(1, 2), conn_id=conn_id)
+    write_pages(base, "run-1", pages(3, 2), conn_id=conn_id, cipher=CIPHER)
+    retry = write_pages(base, "run-1", pages(1, 2), conn_id=conn_id, cipher=CIPHER)
     assert keys() == ["run-1/page-00001.ndjson"]
-    assert len(list(read_orders(retry.uri, conn_id=conn_id))) == 2
+    assert len(list(read_orders(retry.uri, conn_id=conn_id, cipher=CIPHER))) == 2
 
 
 def test_pages_are_streamed_not_collected(tmp_path):
@@ -117,7 +118,7 @@ def test_pages_are_streamed_not_collected(tmp_path):
             )
             yield [order(order_id=f"111-0000000-{index:07d}")]
 
-    write_pages(base, "lazy", producer())
+    write_pages(base, "lazy", producer(), cipher=CIPHER)
     assert seen_files == [0, 1, 2]
 
 
@@ -126,3 +127,41 @@ def test_run_keys_and_default_uri():
     with pytest.raises(ValueError):
         safe_run_key("///")
     assert default_landing_uri().startswith("file:///") and default_landing_uri().endswith("/.local/landing")
+
+
+def test_pages_hold_one_token_per_order_and_are_rewritten_in_place(store):
+    """Encrypted lines (no order in clear), a page from before encryption still reads, rotation and redaction in place."""
+    from cryptography.fernet import Fernet, InvalidToken
+
+    from include.adapters.landing import landed_pages, rewrite_page
+    from include.domain.buyer_data import BuyerDataCipher, redact_order
+    from sandbox.credentials import PII_SANDBOX_KEY
+
+    base, conn_id, keys = store
+    written = pages(2, 3)
+    write_pages(base, RUN_ID, written, conn_id=conn_id, cipher=CIPHER)
+    [first, second] = list(landed_pages(base, conn_id))
+    raw = first.read_bytes()
+    assert b"orderId" not in raw and b"Ana Smith" not in raw
+    assert [line[:6] for line in raw.splitlines()] == [b"gAAAAA"] * 3
+    legacy = "".join(json.dumps(o) + "\n" for o in written[1]).encode()  # written before encryption existed
+    second.write_bytes(legacy)
+    assert list(read_orders(str(second), conn_id=conn_id, cipher=CIPHER)) == written[1]
+
+    rotated_key = Fernet.generate_key().decode()
+    rotated = BuyerDataCipher([rotated_key, PII_SANDBOX_KEY])
+    assert all(rewrite_page(page, rotated, lambda orders: None, rotate=True) for page in (first, second))
+    with pytest.raises(InvalidToken):  # the pages are no longer readable with a key that is not in the list
+        list(read_orders(str(first), conn_id=conn_id, cipher=BuyerDataCipher([Fernet.generate_key()])))
+    assert list(read_orders(str(first), conn_id=conn_id, cipher=BuyerDataCipher([rotated_key]))) == written[0]
+    assert b"Ana Smith" not in second.read_bytes()
+    assert list(read_orders(base + f"/{keys()[0].split('/')[0]}", conn_id=conn_id, cipher=rotated)) == [
+        o for page in written for o in page
+    ]
+
+    stamp = datetime(2026, 3, 2, tzinfo=UTC)
+    assert rewrite_page(first, rotated, lambda orders: [redact_order(o, stamp) for o in orders])
+    assert not rewrite_page(first, rotated, lambda orders: None)  # nothing to change: not written
+    redacted = list(read_orders(str(first), conn_id=conn_id, cipher=rotated))
+    assert [o["orderId"] for o in redacted] == [o["orderId"] for o in written[0]]
+    assert not any("buyer" in o or "recipient" in o for o in redacted)

@@ -26,7 +26,7 @@ from include.domain.import_rules import IMPORTABLE_STATUSES
 from include.domain.tracking import COMMENT_PREFIX, Package, package_reference_id
 from sandbox import credentials
 from tests import amazon_orders as ao
-from tests.conftest import PROJECT_ROOT, run_dag, task_states, xcom_result
+from tests.conftest import CIPHER, PROJECT_ROOT, run_dag, task_states, xcom_result
 
 NOW = datetime.now(UTC)
 T0 = NOW - timedelta(hours=3)
@@ -488,7 +488,9 @@ def staged_order(
     items = [ao.line(sku, qty=qty, unit="10.00") for sku, qty in lines]
     order = ao.order(*items, order_id=amazon_id, fulfilled_by=fulfilled_by, status="UNSHIPPED" if fulfilled_by == "MERCHANT" else "SHIPPED",
                      created=TS, last_updated=TS + timedelta(minutes=5))  # fmt: skip
-    db.upsert_staged(engine, *flatten([order]), importable=IMPORTABLE_STATUSES, now=TS + timedelta(minutes=6))
+    db.upsert_staged(
+        engine, *flatten([order]), importable=IMPORTABLE_STATUSES, cipher=CIPHER, now=TS + timedelta(minutes=6)
+    )
     db.record_imported(engine, amazon_id, commerce_id, f"0000{commerce_id}")
     return [i["orderItemId"] for i in items]
 

@@ -22,7 +22,7 @@ def dags():
 
 
 def test_no_param_is_marked_required_and_each_says_whether_backfills_use_it(dags):
-    assert sorted(dags) == sorted(DAG_IDS)
+    assert sorted(d for d in dags if dags[d].params) == sorted(DAG_IDS)  # amazon_pii_retention takes none
     for dag_id, dag in dags.items():
         for key in dag.params:
             param = dag.params.get_param(key)

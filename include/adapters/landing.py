@@ -8,19 +8,23 @@ Amazon provider's S3 filesystem, credentials and endpoint from an Airflow AWS
 connection, ``conn_id``). Downstream tasks get a small :class:`LandingManifest`
 through XCom, never the orders themselves.
 
-The files hold buyer data as Amazon returned it: protect the bucket like the
-channel database.
+Every line is encrypted (:class:`~include.domain.buyer_data.BuyerDataCipher`, keys of the
+``amazon_pii_key`` connection): one Fernet token per order, so a page stays NDJSON,
+its line numbers stay the replay addresses of set-aside orders, and a page written
+before encryption (a line of clear JSON) still reads. :func:`rewrite_pages` re-encrypts
+or redacts pages in place (key rotation, retention).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.adapters.paths import LOCAL_DIR
+from include.domain.buyer_data import BuyerDataCipher, is_token
 
 PAGE_PATTERN = "page-*.ndjson"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -70,10 +74,35 @@ def _path(uri: str, conn_id: str | None):
     return ObjectStoragePath(uri, conn_id=conn_id) if conn_id else ObjectStoragePath(uri)
 
 
+def _line(order: Any, cipher: BuyerDataCipher) -> bytes:
+    """One landed order as an encrypted NDJSON line (a line read back as text is written as that text)."""
+    text = order if isinstance(order, str) else json.dumps(order, separators=(",", ":"), ensure_ascii=False)
+    # Unpaired surrogates (invalid text Amazon could send as JSON escapes) are written back as escapes.
+    return cipher.encrypt(text.encode("utf-8", "backslashreplace")) + b"\n"
+
+
+def _order_of(raw: bytes, cipher: BuyerDataCipher) -> Any:
+    """A landed line read back: the order, or the line's text when it is not JSON (a clear line from before encryption)."""
+    raw = raw.strip()
+    if is_token(raw):
+        raw = cipher.decrypt(raw)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
 def write_pages(
-    base_uri: str, run_key: str, pages: Iterable[list[dict[str, Any]]], conn_id: str | None = None
+    base_uri: str,
+    run_key: str,
+    pages: Iterable[list[dict[str, Any]]],
+    conn_id: str | None = None,
+    *,
+    cipher: BuyerDataCipher,
 ) -> LandingManifest:
     """Write each page of orders as one NDJSON file under ``<base_uri>/<run_key>/`` and describe what was written.
+
+    Each line is one order, encrypted with ``cipher``.
 
     Page files left by an earlier attempt of the same run are removed first, so a retried
     extract never mixes its pages with stale ones.
@@ -92,9 +121,7 @@ def write_pages(
         if not page:
             continue
         target = folder / f"page-{page_count:05d}.ndjson"
-        text = "".join(json.dumps(order, separators=(",", ":"), ensure_ascii=False) + "\n" for order in page)
-        # Unpaired surrogates (invalid text Amazon could send as JSON escapes) are written back as escapes.
-        data = text.encode("utf-8", "backslashreplace")
+        data = b"".join(_line(order, cipher) for order in page)
         with target.open("wb") as handle:
             handle.write(data)
         files.append(str(target))
@@ -119,12 +146,15 @@ class LandedOrder:
     source: str
 
 
-def read_landed(source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None) -> Iterator[LandedOrder]:
-    """Stream the landed orders back, one at a time, in page order, each with its page file and line.
+def read_landed(
+    source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None, *, cipher: BuyerDataCipher
+) -> Iterator[LandedOrder]:
+    """Stream the landed orders back, decrypted, one at a time, in page order, each with its page file and line.
 
     ``source`` is a manifest (or its ``to_dict()``), a run folder URI (every
     ``page-*.ndjson`` in it) or one NDJSON file URI. A line that is not JSON comes
-    back as its text, so that validation sets it aside like any malformed order.
+    back as its text, so that validation sets it aside like any malformed order. A
+    line under a key ``cipher`` does not hold raises ``InvalidToken``.
     """
     if isinstance(source, dict):
         source = LandingManifest.from_dict(source)
@@ -137,13 +167,51 @@ def read_landed(source: LandingManifest | dict[str, Any] | str, conn_id: str | N
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if raw.strip():
-                    try:
-                        order = json.loads(raw)
-                    except ValueError:
-                        order = raw.decode("utf-8", "replace")
-                    yield LandedOrder(order, f"{path}#{number}")
+                    yield LandedOrder(_order_of(raw, cipher), f"{path}#{number}")
 
 
-def read_orders(source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None) -> Iterator[Any]:
+def read_orders(
+    source: LandingManifest | dict[str, Any] | str, conn_id: str | None = None, *, cipher: BuyerDataCipher
+) -> Iterator[Any]:
     """The landed orders alone (see :func:`read_landed`)."""
-    return (landed.order for landed in read_landed(source, conn_id))
+    return (landed.order for landed in read_landed(source, conn_id, cipher=cipher))
+
+
+def landed_pages(base_uri: str, conn_id: str | None = None) -> Iterator[Any]:
+    """Every page file of every run in the landing store (``<base_uri>/<run_key>/page-*.ndjson``)."""
+    root = _path(base_uri.rstrip("/"), conn_id)
+    if not root.exists():
+        return
+    for run in sorted(root.iterdir(), key=lambda p: p.name):
+        if run.is_dir():
+            yield from sorted(run.glob(PAGE_PATTERN), key=lambda p: p.name)
+
+
+def rewrite_page(
+    path: Any, cipher: BuyerDataCipher, change: Callable[[list[Any]], list[Any] | None], *, rotate: bool = False
+) -> bool:
+    """Read a page's orders, let ``change`` return new ones (None: none changed), and write them back encrypted.
+
+    ``change`` gets one entry per line (None for a blank line) and returns as many.
+
+    With ``rotate``, a page ``change`` leaves alone is written back too, every line a token of
+    ``cipher``'s first key (clear lines from before encryption included). Line numbers never
+    move. Returns whether the page was written.
+    """
+    with path.open("rb") as handle:
+        lines = handle.read().split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    orders = [_order_of(raw, cipher) if raw.strip() else None for raw in lines]
+    changed = change(orders)
+    if changed is None:
+        if not rotate:
+            return False
+        data = b"".join((cipher.rotate(raw.strip()) if raw.strip() else raw) + b"\n" for raw in lines)
+    else:
+        data = b"".join(
+            _line(order, cipher) if raw.strip() else raw + b"\n" for raw, order in zip(lines, changed, strict=True)
+        )
+    with path.open("wb") as handle:
+        handle.write(data)
+    return True

@@ -31,12 +31,15 @@ def permanent_reason(exc: BaseException) -> str | None:
     """Why ``exc`` is permanent (a sentence for the task log and the alert), or None if a retry may help."""
     from include.clients.amazon.errors import SpApiError
     from include.clients.commerce.errors import CommerceClientError
+    from include.clients.transport import InsecureEndpoint
     from include.domain.settings import SettingsError
 
     if isinstance(exc, PermanentError):
         return str(exc)
     if isinstance(exc, SettingsError):
         return f"invalid settings: {exc}"
+    if isinstance(exc, InsecureEndpoint):
+        return f"insecure connection: {exc}"
     if isinstance(exc, SpApiError) and not exc.retryable:
         return f"Amazon refused the request: {exc}"
     if isinstance(exc, CommerceClientError):

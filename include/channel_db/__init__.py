@@ -13,6 +13,7 @@ datetimes out (:class:`~include.channel_db.types.UtcDateTime`).
 ``tracking_orders``  the tracking push's view of orders and items
 ``pushes``           the tracking push's packages and order completions
 ``reports``          quarantine, counts, problems, data-quality checks
+``buyer_data``       buyer data at rest: retention purge, re-encryption under a new key
 
 Every statement other than the upserts is a file in ``include/sql/``
 (:mod:`~include.channel_db.statements`). The names of ``migrate`` are loaded on

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine
 
 from include.channel_db.statements import DEFAULT_ACCOUNT, NO_LIMIT, chunks, id_filter, select_records, statement, tx
 from include.channel_db.types import now_utc
+from include.domain.buyer_data import BuyerDataCipher
 from include.domain.retry_policy import RetryPolicy
 
 CHANNELS = ("MERCHANT", "AMAZON")
@@ -52,13 +53,21 @@ class ChannelOrder:
 
 
 def _channel_orders(
-    bind: Engine | Connection, name: str, *, only_ids: Sequence[str] | None, limit: int | None, **params: Any
+    bind: Engine | Connection,
+    name: str,
+    *,
+    only_ids: Sequence[str] | None,
+    limit: int | None,
+    cipher: BuyerDataCipher,
+    **params: Any,
 ) -> list[ChannelOrder]:
-    """The orders a statement selects (its list parameters: ``statuses``, ``fulfilled_by`` when given as lists)."""
+    """The orders a statement selects (its list parameters: ``statuses``, ``fulfilled_by`` when given as lists),
+    each payload decrypted with ``cipher``."""
     expanding = [key for key, value in params.items() if isinstance(value, list)]
     return select_records(
         bind, name, ChannelOrder, only_ids=only_ids, limit=limit, params=params, expanding=expanding,
-        fingerprint=lambda row: row["sync_fingerprint"], payload=lambda row: json.loads(row["payload"]),
+        fingerprint=lambda row: row["sync_fingerprint"],
+        payload=lambda row: json.loads(cipher.decrypt_text(row["payload"])),
     )  # fmt: skip
 
 
@@ -77,6 +86,7 @@ def orders_to_import(
     *,
     fulfilled_by: str,
     statuses: Sequence[str],
+    cipher: BuyerDataCipher,
     limit: int | None = None,
     only_ids: Sequence[str] | None = None,
     retry: RetryPolicy | None = None,
@@ -95,8 +105,8 @@ def orders_to_import(
     if not statuses:
         return []
     return _channel_orders(
-        bind, "orders_to_import", only_ids=only_ids, limit=limit, fulfilled_by=fulfilled_by, statuses=list(statuses),
-        account=account, **_retry_params(retry, now),
+        bind, "orders_to_import", only_ids=only_ids, limit=limit, cipher=cipher, fulfilled_by=fulfilled_by,
+        statuses=list(statuses), account=account, **_retry_params(retry, now),
     )  # fmt: skip
 
 
@@ -125,6 +135,7 @@ def order_ids_to_import(
 def orders_needing_update(
     bind: Engine | Connection,
     *,
+    cipher: BuyerDataCipher,
     fulfilled_by: str | None = None,
     limit: int | None = None,
     only_ids: Sequence[str] | None = None,
@@ -135,13 +146,20 @@ def orders_needing_update(
     for channel in channels:
         _check_channel(channel)
     return _channel_orders(
-        bind, "orders_needing_update", only_ids=only_ids, limit=limit, fulfilled_by=channels, account=account
+        bind,
+        "orders_needing_update",
+        only_ids=only_ids,
+        limit=limit,
+        cipher=cipher,
+        fulfilled_by=channels,
+        account=account,
     )
 
 
 def canceled_orders_to_settle(
     bind: Engine | Connection,
     *,
+    cipher: BuyerDataCipher,
     fulfilled_by: str = "MERCHANT",
     limit: int | None = None,
     account: str = DEFAULT_ACCOUNT,
@@ -149,7 +167,13 @@ def canceled_orders_to_settle(
     """Orders cancelled on Amazon after a failed import attempt: Commerce may hold an unlinked order for them."""
     _check_channel(fulfilled_by)
     return _channel_orders(
-        bind, "canceled_orders_to_settle", only_ids=None, limit=limit, fulfilled_by=[fulfilled_by], account=account
+        bind,
+        "canceled_orders_to_settle",
+        only_ids=None,
+        limit=limit,
+        cipher=cipher,
+        fulfilled_by=[fulfilled_by],
+        account=account,
     )
 
 

@@ -114,7 +114,8 @@ def upgrade(bind: Engine | Connection, revision: str = "head") -> tuple[SchemaSt
 
     A legacy database is recognised as revision 0001 (its tables and rows are kept;
     only tables that release had not created yet are added). Nothing is ever dropped
-    or rebuilt on the way up.
+    on the way up; on SQLite a column type change copies the table (Alembic's batch
+    mode, revision 0003), rows kept as they are.
     """
     with tx(bind) as conn:
         before = schema_state(conn)

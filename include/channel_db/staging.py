@@ -17,7 +17,8 @@ from include.channel_db.statements import BATCH_ROWS, chunks, statement, tx
 from include.channel_db.tables import channel_order, channel_order_item
 from include.channel_db.types import now_utc
 from include.channel_db.upserts import send, staging_upsert
-from include.domain.staging import ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
+from include.domain.buyer_data import BuyerDataCipher
+from include.domain.staging import BUYER_COLUMNS, ITEM_COLUMNS, ORDER_COLUMNS, RejectedOrder
 
 if TYPE_CHECKING:  # pandas is only handed in by the caller; keep it out of DAG-parse imports
     import pandas as pd
@@ -67,12 +68,31 @@ def _upsert(conn: Connection, frame: pd.DataFrame, table, version: str, **extra:
     return -(-len(rows) // BATCH_ROWS)
 
 
+def _protected(orders_df: pd.DataFrame, cipher: BuyerDataCipher, writes: list[bool]) -> pd.DataFrame:
+    """The order rows as stored: buyer columns and payload encrypted, the purge mark cleared (newer data wins it too).
+
+    ``writes`` says, row by row, whether the upsert will store the row's data (new or newer). The
+    others are stored rows that are as new or newer (read in this transaction), which the upsert
+    keeps whatever it is sent: their buyer data is not encrypted for nothing (an empty payload).
+    """
+    encrypted = {
+        name: [
+            cipher.encrypt_text(value) if isinstance(value, str) and write else None
+            for value, write in zip(orders_df[name].tolist(), writes, strict=True)
+        ]
+        for name in BUYER_COLUMNS
+    }
+    encrypted["payload"] = [value or "" for value in encrypted["payload"]]
+    return orders_df.assign(**encrypted, buyer_data_purged_at=None)
+
+
 def upsert_staged(
     bind: Engine | Connection,
     orders_df: pd.DataFrame,
     items_df: pd.DataFrame,
     *,
     importable: Mapping[str, Sequence[str]],
+    cipher: BuyerDataCipher,
     now: datetime | None = None,
 ) -> StageResult:
     """Upsert flattened orders and items (:func:`include.domain.staging.flatten`) in batches, in one transaction.
@@ -82,6 +102,8 @@ def upsert_staged(
     is derived again from Amazon's status (see ``refresh_import_status.sql``):
     ``importable`` maps each fulfilment channel to the Amazon statuses in which its
     orders are ready for Commerce (:data:`include.domain.import_rules.IMPORTABLE_STATUSES`).
+    The buyer columns and the payload are stored encrypted with ``cipher``; a newer
+    version of an order whose buyer data was purged is kept (encrypted) until purged again.
     """
     now = now or now_utc()
     orders_df = _newest_per_key(orders_df, ["amazon_order_id"], "last_updated_at")
@@ -96,12 +118,15 @@ def upsert_staged(
             known.update(conn.execute(statement(conn, "select_order_versions", "ids"), {"ids": chunk}).all())
             statements += 1
         new = updated = 0
+        writes = []
         for order_id, last_updated in zip(ids, orders_df["last_updated_at"], strict=True):
             if order_id not in known:
                 new += 1
             elif last_updated.to_pydatetime() > known[order_id]:
                 updated += 1
-        statements += _upsert(conn, orders_df, channel_order, "last_updated_at", seen_at=now)
+            writes.append(order_id not in known or last_updated.to_pydatetime() > known[order_id])
+        stored = _protected(orders_df, cipher, writes)
+        statements += _upsert(conn, stored, channel_order, "last_updated_at", seen_at=now)
         statements += _upsert(conn, items_df, channel_order_item, "order_last_updated_at")
         params = {"mfn_statuses": list(importable["MERCHANT"]), "afn_statuses": list(importable["AMAZON"])}
         conn.execute(statement(conn, "refresh_import_status", "mfn_statuses", "afn_statuses"), params)
@@ -115,6 +140,7 @@ def upsert_staged_isolating(
     items_df: pd.DataFrame,
     *,
     importable: Mapping[str, Sequence[str]],
+    cipher: BuyerDataCipher,
     now: datetime | None = None,
 ) -> tuple[StageResult, list[tuple[str, str]]]:
     """:func:`upsert_staged`, and when the database refuses the batch's data, again order by order.
@@ -125,7 +151,7 @@ def upsert_staged_isolating(
     statement) are raised as they are.
     """
     try:
-        return upsert_staged(engine, orders_df, items_df, importable=importable, now=now), []
+        return upsert_staged(engine, orders_df, items_df, importable=importable, cipher=cipher, now=now), []
     except (DataError, IntegrityError) as exc:
         log.warning("the channel database refused a staging batch (%s); staging it order by order", _db_reason(exc))
     staged = StageResult(0, 0, 0, 0, 0, 0)
@@ -136,7 +162,7 @@ def upsert_staged_isolating(
         order_id = str(one["amazon_order_id"].iloc[0])
         items = items_by_order.get(order_id, items_df.iloc[0:0])
         try:
-            staged += upsert_staged(engine, one, items, importable=importable, now=now)
+            staged += upsert_staged(engine, one, items, importable=importable, cipher=cipher, now=now)
         except (DataError, IntegrityError) as exc:
             refused.append((order_id, _db_reason(exc)))
     return staged, refused

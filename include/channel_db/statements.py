@@ -2,7 +2,7 @@
 
 Every read and most writes are a file in ``include/sql/`` (the style guide);
 :func:`statement` binds and reads their timestamps as :class:`UtcDateTime`:
-parameters named like a timestamp column (or ``now``, ``mark``, ``since``) and
+parameters named like a timestamp column (or ``now``, ``mark``, ``since``, ``cutoff``) and
 result columns with such a name.
 """
 
@@ -30,7 +30,7 @@ NO_LIMIT = 2_147_483_647
 #: Fallbacks when a dialect has no file of its own: MariaDB shares MySQL's syntax.
 _DIALECT_FALLBACK = {"mariadb": "mysql"}
 #: Parameter and column names that hold a timestamp.
-_TIMESTAMPS = TIMESTAMP_COLUMNS | {"now", "mark", "since"}
+_TIMESTAMPS = TIMESTAMP_COLUMNS | {"now", "mark", "since", "cutoff"}
 _BIND = re.compile(r"(?<![:\w]):(\w+)")
 T = TypeVar("T")
 

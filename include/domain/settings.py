@@ -59,6 +59,10 @@ Quarantine retry policy (:mod:`include.domain.retry_policy`): an order whose imp
 failed is tried again after ``retry_base_minutes`` × 2^(attempts−1) minutes (0: every
 run), at most ``retry_max_delay_minutes`` apart, until ``retry_max_attempts`` failed
 attempts; then it waits for an operator (a re-sync by order id still tries it).
+
+* ``pii_retention_days`` — how many days buyer data is kept after an order's last
+  Amazon update in a final status (shipped, cancelled): 30, Amazon's Data
+  Protection Policy maximum, by default; ``amazon_pii_retention`` purges it after that.
 """
 
 from __future__ import annotations
@@ -147,6 +151,7 @@ class OrderSettings:
     retry_max_attempts: int = RetryPolicy.max_attempts
     retry_base_minutes: int = RetryPolicy.base_minutes
     retry_max_delay_minutes: int = RetryPolicy.max_delay_minutes
+    pii_retention_days: int = 30
 
     def shipping_method_for(self, marketplace_id: str | None, level: str | None, prime: bool) -> str:
         """The Commerce shipping method for an order's marketplace, service level and Prime flag."""
@@ -182,6 +187,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "retry_max_attempts": (1, 1000),
     "retry_base_minutes": (0, 10080),
     "retry_max_delay_minutes": (0, 43200),
+    "pii_retention_days": (0, 3650),
 }
 _FIELDS = tuple(OrderSettings.__dataclass_fields__)
 

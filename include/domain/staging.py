@@ -4,8 +4,10 @@ One row per order (the newest version when an order appears more than once, as
 it can when it changes while a window is being paged) and one row per order
 item. Each order is validated first (:mod:`include.domain.order_validation`); an invalid
 one is set aside with its reason. The raw order JSON travels in ``payload`` so the
-importer maps from exactly what was staged. Buyer name and e-mail are stored (the channel database is the
-seller's own, like Amazon Sales Channel's tables); they are never logged.
+importer maps from exactly what was staged. Buyer name and e-mail are kept (the channel database is the
+seller's own, like Amazon Sales Channel's tables): the frames hold them in clear, the channel store encrypts
+:data:`BUYER_COLUMNS` when it writes them; they are never logged. ``sync_fingerprint`` is computed here, over the
+clear data, so that an unchanged order has the same fingerprint whatever its (randomised) ciphertext.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ ITEM_COLUMNS = [
     "shipping_discount", "proceeds_total", "order_last_updated_at",
 ]  # fmt: skip
 
+#: Order columns holding buyer data: stored encrypted (:mod:`include.domain.buyer_data`), never logged.
+BUYER_COLUMNS = ("buyer_name", "buyer_email", "payload")
 #: Widths of the free-text display columns (the payload keeps the whole text).
 BUYER_NAME_LENGTH, TITLE_LENGTH = 255, 500
 

@@ -12,6 +12,8 @@
   proposed settings and lists what they change.
 
 Nothing here prints buyer data: reasons are written PII-free by the importer.
+``python -m include.ops.report order <id>`` shows one order's state; only
+``--show-buyer`` decrypts its buyer data (with the ``amazon_pii_key`` connection).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import Engine
 
 from include import channel_db
 from include.adapters.hooks.outside_tasks import export_connections
+from include.channel_db.buyer_data import purged_order_count
 from include.domain.retry_policy import WAITS_FOR_OPERATOR, RetryPolicy
 from include.domain.settings import VARIABLE_KEY
 
@@ -192,8 +195,26 @@ def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     return _fit(head, listed, len(problems), tail, limit, f"; all of them: {_lists_link(list_url)}")
 
 
+def retention_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
+    """The markdown note of one ``amazon_pii_retention`` run: how many orders lost their buyer data."""
+    lines = [
+        f"**Buyer data retention**: purged {summary.get('orders_purged', 0)} orders "
+        f"(last Amazon update before {summary.get('cutoff', '?')}, {summary.get('retention_days', '?')} days)",
+        f"- Landing store: {summary.get('landed_orders_redacted', 0)} landed orders redacted in "
+        f"{summary.get('pages_rewritten', 0)} of {summary.get('pages_read', 0)} pages",
+        f"- Orders without buyer data overall: {summary.get('orders_purged_total', 0)}",
+    ]
+    if summary.get("orders_changed_meanwhile"):
+        lines.append(f"- Changed on Amazon meanwhile (purged next run): {summary['orders_changed_meanwhile']}")
+    return "\n".join(lines)[:limit]
+
+
 #: The note renderer of each DAG whose ``summarize`` task returns a summary dict.
-NOTE_RENDERERS = {"amazon_order_sync": sync_note, "amazon_tracking_push": push_note}
+NOTE_RENDERERS = {
+    "amazon_order_sync": sync_note,
+    "amazon_tracking_push": push_note,
+    "amazon_pii_retention": retention_note,
+}
 
 
 def note_renderer(dag_id: str) -> Callable[..., str] | None:
@@ -403,7 +424,51 @@ def summary_text(engine: Engine, account: str = channel_db.DEFAULT_ACCOUNT) -> s
         lines.append("  (no orders staged yet)")
     lines.append(f"Extracted up to (high-water mark): {_fmt_ts(mark)} UTC")
     lines.append(f"Orders kept out of Commerce: {len(kept)} (python -m include.ops.report quarantine)")
+    purged, last = purged_order_count(engine)
+    lines.append(f"Orders whose buyer data was purged (retention): {purged}, last {_fmt_ts(last)} UTC")
     return "\n".join(lines)
+
+
+#: Fields of :func:`order_detail` shown by default (never buyer data).
+ORDER_FIELDS = (
+    "amazon_order_id", "marketplace_id", "fulfilled_by", "amazon_status", "channel_status", "created_at",
+    "last_updated_at", "currency", "order_total", "item_count", "import_status", "import_error", "import_attempts",
+    "commerce_order_id", "commerce_increment_id", "imported_at", "buyer_data_purged_at",
+)  # fmt: skip
+
+
+def order_text(engine: Engine, amazon_order_id: str, *, show_buyer: bool = False) -> str | None:
+    """One channel order for an operator (None if unknown); buyer data only with ``show_buyer`` (decrypted).
+
+    With ``show_buyer`` the cipher comes from the ``amazon_pii_key`` connection.
+    """
+    from include.channel_db.statements import statement, tx
+
+    with tx(engine) as conn:
+        row = conn.execute(statement(conn, "select_order_detail"), {"amazon_order_id": amazon_order_id}).mappings()
+        row = row.first()
+    if row is None:
+        return None
+    lines = [f"{name:22} {_value(row[name])}" for name in ORDER_FIELDS]
+    if not show_buyer:
+        lines.append("buyer data             (not shown: --show-buyer decrypts it)")
+        return "\n".join(lines)
+    from include.adapters.hooks.pii_key import buyer_cipher
+
+    export_connections("amazon_pii_key")
+    cipher = buyer_cipher()
+    payload = json.loads(cipher.decrypt_text(row["payload"]))
+    lines.append(f"{'buyer_name':22} {_value(cipher.decrypt_text(row['buyer_name']))}")
+    lines.append(f"{'buyer_email':22} {_value(cipher.decrypt_text(row['buyer_email']))}")
+    for section in ("buyer", "recipient"):
+        lines.append(f"{section:22} {json.dumps(payload.get(section), ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    return _fmt_ts(value) + " UTC" if isinstance(value, datetime) else str(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -419,7 +484,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     q = sub.add_parser("quarantine", help="every order currently kept out of Commerce, with its reason")
     q.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     q.add_argument("--width", type=int, default=0, help="clip reasons to this many characters (default: whole)")
-    sub.add_parser("summary", help="channel totals, high-water mark and quarantine size")
+    sub.add_parser("summary", help="channel totals, high-water mark, quarantine size and purged orders")
+    od = sub.add_parser("order", help="one channel order: state and Commerce link (no buyer data unless asked)")
+    od.add_argument("amazon_order_id")
+    od.add_argument("--show-buyer", action="store_true", help="decrypt and print its buyer data (amazon_pii_key)")
     sub.add_parser("connections", help="use amazon_sp_api, commerce_api and channel_db once (after a rotation)")
     st = sub.add_parser("settings", help="validate the settings Variable, or proposed settings JSON against it")
     st.add_argument("proposed", nargs="?", help="the JSON you mean to set (default: check the current Variable)")
@@ -462,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             else:
                 print("No orders are kept out of Commerce.")
+        elif args.command == "order":
+            text = order_text(engine, args.amazon_order_id, show_buyer=args.show_buyer)
+            if text is None:
+                print(f"no channel order {args.amazon_order_id}", file=sys.stderr)
+                return 1
+            print(text)
         else:
             print(summary_text(engine, account.name))
     except channel_db.SchemaNotCurrent as exc:

@@ -18,10 +18,12 @@ from include import channel_db
 from include.adapters.accounts import DEFAULT_ACCOUNT, Account
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
+from include.adapters.hooks.pii_key import buyer_cipher
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
 from include.clients.commerce.errors import CommerceUnavailable
+from include.domain.buyer_data import BuyerDataCipher, is_purged
 from include.domain.commerce_stores import StoreSetup, commerce_stores, resolve_stores
 from include.domain.import_rules import IMPORTABLE_STATUSES, skip_reason, statuses_to_import
 from include.domain.mapping import StoreRef
@@ -102,10 +104,12 @@ def extract(plan: SyncPlan | dict, run_id: str | None, *, account: Account = DEF
     from include.clients.amazon.errors import SpApiError
 
     settings = load_settings(account.settings_variable)
+    cipher = buyer_cipher()  # before anything is fetched: no key, no buyer data stored
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
     run_key = run_id or datetime.now(UTC).strftime("manual__%Y%m%dT%H%M%S")
     if plan.empty:
-        return {"landing": write_pages(landing, run_key, [], conn_id=conn_id).to_dict(), "orders": 0, "not_found": []}
+        manifest = write_pages(landing, run_key, [], conn_id=conn_id, cipher=cipher)
+        return {"landing": manifest.to_dict(), "orders": 0, "not_found": []}
     hook = SpApiHook(account.conn_id)
     not_found: list[str] = []
     with hook.get_client() as client:
@@ -124,7 +128,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None, *, account: Account = DEF
                             not_found.append(order_id)
                     yield page
 
-            manifest = write_pages(landing, run_key, pages(), conn_id=conn_id)
+            manifest = write_pages(landing, run_key, pages(), conn_id=conn_id, cipher=cipher)
         else:
             manifest = write_pages(
                 landing,
@@ -136,6 +140,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None, *, account: Account = DEF
                     included_data=INCLUDED_DATA,
                 ),
                 conn_id=conn_id,
+                cipher=cipher,
             )
     log.info("extracted %s orders in %s pages; %s ids not found", manifest.orders, manifest.pages, len(not_found))
     return {
@@ -154,10 +159,11 @@ def stage(plan: SyncPlan | dict, landed: dict, *, account: Account = DEFAULT_ACC
     plan = SyncPlan.from_xcom(plan)
     settings = load_settings(account.settings_variable)
     engine = channel_engine()
+    cipher = buyer_cipher()
     totals = StageResult(0, 0, 0, 0, 0, 0)
     rejected: list[RejectedOrder] = []
-    for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id), STAGE_BATCH):
-        staged, set_aside = _stage_batch(engine, batch, account.name)
+    for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id, cipher=cipher), STAGE_BATCH):
+        staged, set_aside = _stage_batch(engine, batch, cipher, account.name)
         totals += staged
         rejected += set_aside
     if plan.moves_high_water_mark:
@@ -170,8 +176,11 @@ def stage(plan: SyncPlan | dict, landed: dict, *, account: Account = DEFAULT_ACC
     return result
 
 
-def _stage_batch(engine, batch: list[LandedOrder], account: str) -> tuple[StageResult, list[RejectedOrder]]:
-    """Validate, flatten and upsert one batch as ``account``'s orders; record (and return) the orders set aside, clear the mended ones."""
+def _stage_batch(
+    engine, batch: list[LandedOrder], cipher: BuyerDataCipher, account: str
+) -> tuple[StageResult, list[RejectedOrder]]:
+    """Validate, flatten and upsert one batch as ``account``'s orders; record (and return) the orders set aside,
+    clear the mended ones."""
     set_aside: list[RejectedOrder] = []
 
     def malformed(position: int, exc: InvalidOrder) -> None:
@@ -179,7 +188,9 @@ def _stage_batch(engine, batch: list[LandedOrder], account: str) -> tuple[StageR
 
     orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
     orders_df["account"] = account
-    staged, refused = channel_db.upsert_staged_isolating(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES)
+    staged, refused = channel_db.upsert_staged_isolating(
+        engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=cipher
+    )
     if refused:
         source_of = {order_id_of(landed.order): landed.source for landed in batch}
         set_aside += [
@@ -214,6 +225,7 @@ def channels_with_work(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCO
             channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason, account=account.name)
     if not settings.import_enabled:
         return []
+    cipher = buyer_cipher()
     busy = []
     for channel in CHANNELS:
         statuses = statuses_to_import(channel, settings)
@@ -221,16 +233,19 @@ def channels_with_work(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCO
             engine,
             fulfilled_by=channel,
             statuses=statuses,
+            cipher=cipher,
             limit=1,
             only_ids=only_ids,
             retry=settings.retry_policy,
             account=account.name,
         )
         changes = channel_db.orders_needing_update(
-            engine, fulfilled_by=channel, limit=1, only_ids=only_ids, account=account.name
+            engine, cipher=cipher, fulfilled_by=channel, limit=1, only_ids=only_ids, account=account.name
         )
         if channel == "MERCHANT":
-            changes = changes or channel_db.canceled_orders_to_settle(engine, limit=1, account=account.name)
+            changes = changes or channel_db.canceled_orders_to_settle(
+                engine, cipher=cipher, limit=1, account=account.name
+            )
         if work or (changes and channel == "MERCHANT"):
             busy.append(channel)
     if busy:  # the store map must fit Commerce before anything is imported (a SettingsError fails the run)
@@ -269,7 +284,7 @@ def import_chunk(fulfilled_by: str, ids: list[str], *, account: Account = DEFAUL
     engine = channel_engine()
     statuses = statuses_to_import(fulfilled_by, settings)
     orders = channel_db.orders_to_import(
-        engine, fulfilled_by=fulfilled_by, statuses=statuses, only_ids=ids, account=account.name
+        engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=ids, account=account.name
     )
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
@@ -308,10 +323,11 @@ def apply_changes(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) 
 
     settings = load_settings(account.settings_variable)
     engine = channel_engine()
+    cipher = buyer_cipher()
     orders = channel_db.orders_needing_update(
-        engine, fulfilled_by="MERCHANT", only_ids=plan.only_ids, account=account.name
+        engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=plan.only_ids, account=account.name
     )
-    to_settle = channel_db.canceled_orders_to_settle(engine, account=account.name)
+    to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher, account=account.name)
     if plan.only_ids:
         to_settle = [order for order in to_settle if order.amazon_order_id in set(plan.only_ids)]
     if not orders and not to_settle:
@@ -478,6 +494,12 @@ def _in_store(
     The staged payload is validated again (rows staged by an older release were not), so malformed
     data is kept out with its reason here instead of raising inside the mapping.
     """
+    if is_purged(order.payload):
+        reason = (
+            "buyer data purged after pii_retention_days (Amazon's data protection rules); "
+            "Amazon must send a newer version of the order to import it"
+        )
+        return ImportResult(order.amazon_order_id, "failed", reason=reason)
     try:
         validate_order(order.payload)
     except InvalidOrder as exc:

@@ -36,6 +36,7 @@ import httpx
 from include.clients.amazon.errors import SpApiError
 from include.clients.amazon.rate_limit import RATE_LIMIT_HEADER, RatePacer
 from include.clients.http_retry import backoff_delay, retry_after_seconds
+from include.clients.transport import VERIFY_TLS, require_secure_url
 
 __all__ = ["SpApiClient", "SpApiError", "ClientStats", "format_timestamp"]
 
@@ -166,8 +167,8 @@ class SpApiClient:
                 raise ValueError(f"{name} is required")
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        self.endpoint = endpoint.rstrip("/")
-        self.lwa_endpoint = lwa_endpoint
+        self.endpoint = require_secure_url(endpoint.rstrip("/"), "SP-API endpoint")
+        self.lwa_endpoint = require_secure_url(lwa_endpoint, "LWA token endpoint")
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -183,6 +184,7 @@ class SpApiClient:
         self._stats_lock = threading.Lock()
         self._http = httpx.Client(
             base_url=self.endpoint,
+            verify=VERIFY_TLS,
             timeout=timeout,
             headers={"user-agent": USER_AGENT, "accept": "application/json"},
         )

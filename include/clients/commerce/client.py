@@ -50,6 +50,7 @@ from include.clients.commerce.errors import (
 )
 from include.clients.commerce.search_criteria import SearchCriteria
 from include.clients.http_retry import backoff_delay, retry_after_seconds
+from include.clients.transport import VERIFY_TLS, require_secure_url
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class CommerceClient:
         base = base_url.rstrip("/")
         if base.endswith("/rest"):
             base = base[: -len("/rest")]
-        self.base_url = base
+        self.base_url = require_secure_url(base, "Commerce base URL")
         self.store_code = store_code or None
         self.timeout = float(timeout)
         self.max_retries = max(0, int(max_retries))
@@ -153,6 +154,7 @@ class CommerceClient:
 
     def _new_http(self, size: int) -> httpx.Client:
         return httpx.Client(
+            verify=VERIFY_TLS,
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
             limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             headers={"Accept": "application/json", "User-Agent": "amazon-commerce-sync"},
@@ -559,18 +561,7 @@ class CommerceClient:
         Lost response: re-reads the order; ``state == "canceled"`` means it
         happened (returns True), otherwise it is sent again.
         """
-        oid = int(order_id)
-
-        def resolve() -> Any:
-            return True if self.get_order(oid).get("state") == "canceled" else NOT_DONE
-
-        return bool(
-            self._write(
-                "cancel_order",
-                lambda: self._call("POST", "/V1/orders/{id}/cancel", path_params={"id": oid}, idempotent=False),
-                resolve,
-            )
-        )
+        return self._order_action("cancel", order_id, lambda state: state == "canceled")
 
     def hold_order(self, order_id: int) -> bool:
         """``POST /V1/orders/{id}/hold``: Magento's ``true``; a 400 when it cannot hold the order (``canHold()``).
@@ -578,18 +569,7 @@ class CommerceClient:
         Lost response: re-reads the order; state ``holded`` means it happened
         (returns True), otherwise it is sent again.
         """
-        oid = int(order_id)
-
-        def resolve() -> Any:
-            return True if self.get_order(oid).get("state") == "holded" else NOT_DONE
-
-        return bool(
-            self._write(
-                "hold_order",
-                lambda: self._call("POST", "/V1/orders/{id}/hold", path_params={"id": oid}, idempotent=False),
-                resolve,
-            )
-        )
+        return self._order_action("hold", order_id, lambda state: state == "holded")
 
     def unhold_order(self, order_id: int) -> bool:
         """``POST /V1/orders/{id}/unhold``: Magento's ``true``; a 400 when the order is not held.
@@ -597,15 +577,20 @@ class CommerceClient:
         Lost response: re-reads the order; a state other than ``holded`` means it
         happened (returns True), otherwise it is sent again.
         """
+        return self._order_action("unhold", order_id, lambda state: state != "holded")
+
+    def _order_action(self, action: str, order_id: int, done: Callable[[Any], bool]) -> bool:
+        """``POST /V1/orders/{id}/<action>`` as a write: after a lost response, ``done(state)`` of the re-read order
+        says whether it happened."""
         oid = int(order_id)
 
         def resolve() -> Any:
-            return True if self.get_order(oid).get("state") != "holded" else NOT_DONE
+            return True if done(self.get_order(oid).get("state")) else NOT_DONE
 
         return bool(
             self._write(
-                "unhold_order",
-                lambda: self._call("POST", "/V1/orders/{id}/unhold", path_params={"id": oid}, idempotent=False),
+                f"{action}_order",
+                lambda: self._call("POST", f"/V1/orders/{{id}}/{action}", path_params={"id": oid}, idempotent=False),
                 resolve,
             )
         )

@@ -1,7 +1,7 @@
 """Several seller accounts: the account of every order, shipment push and high-water mark.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-30
 
 ``channel_order.account`` and ``channel_shipment_push.account`` (existing rows:
@@ -16,7 +16,7 @@ from alembic import op
 from include.channel_db.types import UtcDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -26,7 +26,7 @@ def _account() -> sa.Column:
 
 
 def _sync_state(name: str, *, with_account: bool) -> None:
-    """``channel_sync_state`` as it is with (this revision) or without (0002) the account in its key."""
+    """``channel_sync_state`` as it is with (this revision) or without (0003 and before) the account in its key."""
     op.create_table(
         name,
         sa.Column("job", sa.String(64), primary_key=True),
