@@ -316,3 +316,14 @@ def test_one_account_down_or_throttled_while_the_other_completes(two_accounts, f
     eu_run = run_dag("amazon_order_sync_eu", {"window_start": start})
     assert str(eu_run.state) in ("success", "DagRunState.SUCCESS"), task_states(eu_run)
     assert {r[1] for r in _channel_rows(engine)} == {"default", "eu"}
+
+
+def test_run_notes_name_an_account_other_than_default():
+    from include.ops.report import note_renderer, push_note, sync_note
+
+    assert note_renderer("amazon_order_sync_eu") is sync_note and note_renderer("amazon_tracking_push_eu") is push_note
+    assert note_renderer("amazon_order_sync") is sync_note and note_renderer("other_dag") is None
+    summary = {"window": {"start": "2026-11-30T00:00:00Z", "end": "2026-11-30T00:15:00Z"}, "account": "eu"}
+    assert sync_note(summary).startswith("**Order sync** (account eu):")
+    assert push_note(summary).startswith("**Tracking push** (account eu):")
+    assert sync_note({**summary, "account": "default"}).startswith("**Order sync**:")

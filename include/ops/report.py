@@ -123,7 +123,8 @@ def sync_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     read = staged.get("orders", 0) + set_aside  # every landed order: staged, or set aside as malformed
     headline += [f"kept out {kept_now} of {read} orders read", f"{kept_now + earlier} kept out overall"]
     head = [
-        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {' · '.join(headline)} ({scope})",
+        f"**Order sync**{_account_label(summary)}{' (dry run)' if summary.get('dry_run') else ''}: "
+        f"{' · '.join(headline)} ({scope})",
         f"- Amazon: {read} orders read — new {staged.get('new', 0)}, "
         f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}"
         + (f", set aside as malformed {set_aside}" if set_aside else ""),
@@ -175,7 +176,8 @@ def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     packages = summary.get("packages") or {}
     headline = " · ".join(f"{k} {packages[k]}" for k in ("confirmed", "failed", "refused") if k in packages)
     head = [
-        f"**Tracking push**{' (dry run)' if summary.get('dry_run') else ''}: packages {headline or 'none'}, "
+        f"**Tracking push**{_account_label(summary)}{' (dry run)' if summary.get('dry_run') else ''}: "
+        f"packages {headline or 'none'}, "
         f"orders completed {summary.get('orders_completed', 0)} ({scope})",
         "- Packages: " + (" · ".join(f"{k} {v}" for k, v in packages.items()) or "none"),
         f"- Orders: shipped {summary.get('orders_shipped', 0)}, partially shipped "
@@ -209,6 +211,12 @@ def retention_note(summary: dict[str, Any], *, list_url: str | None = None, limi
     return "\n".join(lines)[:limit]
 
 
+def _account_label(summary: dict) -> str:
+    """`` (account eu)`` in a run note's heading for an account other than ``default`` (its DAG id says it too)."""
+    account = summary.get("account")
+    return f" (account {account})" if account and account != channel_db.DEFAULT_ACCOUNT else ""
+
+
 #: The note renderer of each DAG whose ``summarize`` task returns a summary dict.
 NOTE_RENDERERS = {
     "amazon_order_sync": sync_note,
@@ -218,10 +226,10 @@ NOTE_RENDERERS = {
 
 
 def note_renderer(dag_id: str) -> Callable[..., str] | None:
-    """The note renderer of a DAG of any account (``amazon_order_sync_eu`` renders like ``amazon_order_sync``)."""
+    """The note renderer of a DAG (of any account: ``amazon_order_sync_eu`` renders like ``amazon_order_sync``)."""
     from include.adapters.dag_defaults import base_dag_id
 
-    return NOTE_RENDERERS.get(base_dag_id(dag_id) or "")
+    return NOTE_RENDERERS.get(dag_id) or NOTE_RENDERERS.get(base_dag_id(dag_id) or "")
 
 
 def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit: int = NOTE_LIMIT) -> str:
