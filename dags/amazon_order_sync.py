@@ -48,8 +48,9 @@ from datetime import datetime, timedelta
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator
 from airflow.sdk import TriggerRule, dag, task, task_group
 
+from include.adapters.accounts import Account, account_doc, load_accounts
 from include.adapters.alerts import OpsNotifier, run_deadline
-from include.adapters.assets import ORDERS_SYNCED
+from include.adapters.assets import orders_synced
 from include.adapters.dag_defaults import amazon_order_ids_param, dry_run_param, task_defaults, timestamp_param
 from include.adapters.paths import INCLUDE_DIR
 from include.adapters.timetables import IntervalsWithinRange
@@ -62,148 +63,160 @@ RESULT_TASKS = {
 }
 
 
-@dag(
-    description=(
-        "Amazon orders into Adobe Commerce every 15 minutes (SP-API → channel DB → Commerce customers and orders); "
-        "starts amazon_tracking_push when merchant-fulfilled orders were imported or updated."
-    ),
-    # Data intervals of 15 minutes; a backfill's runs lie within its range (include/adapters/timetables.py).
-    schedule=IntervalsWithinRange("*/15 * * * *", timezone="UTC"),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(hours=2),
-    # Alerts (include/adapters/alerts.py): a failed task, a run failing otherwise (timeout), and a run not finished
-    # ACS_SYNC_DEADLINE_MINUTES after it was queued (Deadline Alert). Logged and written to
-    # $AIRFLOW_HOME/logs/alerts.jsonl; e-mailed too when the `alerts_smtp` connection exists.
-    on_failure_callback=OpsNotifier(),
-    deadline=run_deadline(),
-    tags=["amazon", "commerce", "orders"],
-    doc_md=__doc__,
-    template_searchpath=[str(INCLUDE_DIR)],
-    default_args=task_defaults(execution_timeout=timedelta(minutes=45)),
-    params={
-        "window_start": timestamp_param(
-            "Window start (UTC)",
-            "Extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
-            "Empty: the schedule's window.",
-        ),
-        "window_end": timestamp_param(
-            "Window end (UTC)",
-            "Up to this time (clamped to now − 2 minutes). Empty: up to now.",
-        ),
-        "amazon_order_ids": amazon_order_ids_param(
-            "Re-sync just these orders, fetched with getOrder; overrides the window.",
-        ),
-        "dry_run": dry_run_param(
-            "Extract and stage only: write nothing to Commerce.",
-        ),
-    },
-)
-def amazon_order_sync():
-    @task
-    def plan_window(params=None, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
-        """Work out which Amazon orders this run looks at (a backfill run: its own interval, whatever the params)."""
-        return order_sync.plan_run(params, data_interval_start, data_interval_end, dag_run.run_type)
+def order_sync_dag(account: Account) -> None:
+    """The order-sync DAG of one seller account (its connection, settings Variable, pool, marks and asset)."""
+    synced = orders_synced(account)
 
-    @task(pool="amazon_sp_api")
-    def extract_orders(plan: dict, run_id=None) -> dict:
-        """SP-API searchOrders (or getOrder per id) → raw NDJSON pages in the landing store."""
-        return order_sync.extract(plan, run_id)
+    @dag(
+        dag_id=account.sync_dag_id,
+        description=(
+            "Amazon orders into Adobe Commerce every 15 minutes (SP-API → channel DB → Commerce customers and orders); "
+            f"starts {account.push_dag_id} when merchant-fulfilled orders were imported or updated (account {account.name})."
+        ),
+        # Data intervals of 15 minutes; a backfill's runs lie within its range (include/adapters/timetables.py).
+        schedule=IntervalsWithinRange("*/15 * * * *", timezone="UTC"),
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        dagrun_timeout=timedelta(hours=2),
+        # Alerts (include/adapters/alerts.py): a failed task, a run failing otherwise (timeout), and a run not finished
+        # ACS_SYNC_DEADLINE_MINUTES after it was queued (Deadline Alert). Logged and written to
+        # $AIRFLOW_HOME/logs/alerts.jsonl; e-mailed too when the `alerts_smtp` connection exists.
+        on_failure_callback=OpsNotifier(),
+        deadline=run_deadline(),
+        tags=["amazon", "commerce", "orders", f"account:{account.name}"],
+        doc_md=__doc__ + account_doc(account),
+        template_searchpath=[str(INCLUDE_DIR)],
+        default_args=task_defaults(execution_timeout=timedelta(minutes=45)),
+        params={
+            "window_start": timestamp_param(
+                "Window start (UTC)",
+                "Extract orders last updated at or after this time, e.g. 2026-11-25T00:00:00Z. "
+                "Empty: the schedule's window.",
+            ),
+            "window_end": timestamp_param(
+                "Window end (UTC)",
+                "Up to this time (clamped to now − 2 minutes). Empty: up to now.",
+            ),
+            "amazon_order_ids": amazon_order_ids_param(
+                "Re-sync just these orders, fetched with getOrder; overrides the window.",
+            ),
+            "dry_run": dry_run_param(
+                "Extract and stage only: write nothing to Commerce.",
+            ),
+        },
+    )
+    def amazon_order_sync():
+        @task
+        def plan_window(params=None, data_interval_start=None, data_interval_end=None, dag_run=None) -> dict:
+            """Work out which Amazon orders this run looks at (a backfill run: its own interval, whatever the params)."""
+            return order_sync.plan_run(
+                params, data_interval_start, data_interval_end, dag_run.run_type, account=account
+            )
 
-    @task
-    def stage_orders(plan: dict, landed: dict) -> dict:
-        """Upsert the landed orders and items into the channel tables (newer lastUpdatedTime wins)."""
-        return order_sync.stage(plan, landed)
-
-    @task.branch
-    def choose_fulfilment_paths(plan: dict) -> list[str]:
-        """Run only the groups that have work; the others show as skipped."""
-        group_of = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"}
-        return [f"{group_of[channel]}.plan_chunks" for channel in order_sync.channels_with_work(plan)]
-
-    @task_group
-    def merchant_fulfilled(plan: dict):
-        """Orders the seller ships (`fulfilledBy=MERCHANT`): import once `UNSHIPPED`, then follow Amazon's changes."""
+        @task(pool=account.pool)
+        def extract_orders(plan: dict, run_id=None) -> dict:
+            """SP-API searchOrders (or getOrder per id) → raw NDJSON pages in the landing store."""
+            return order_sync.extract(plan, run_id, account=account)
 
         @task
-        def plan_chunks(plan: dict) -> list[list[str]]:
-            """Importable MFN orders (new, changed, or retrying) split into chunks."""
-            return order_sync.import_chunks("MERCHANT", plan)
+        def stage_orders(plan: dict, landed: dict) -> dict:
+            """Upsert the landed orders and items into the channel tables (newer lastUpdatedTime wins)."""
+            return order_sync.stage(plan, landed, account=account)
 
-        # Pool commerce_api (1 slot): one Commerce writer at a time across runs and DAGs, so a backfill and a
-        # scheduled run never import the same order and commerce_concurrency bounds the calls in flight.
-        @task(pool="commerce_api")
-        def import_orders(chunk: list[str]) -> dict:
-            """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""
-            return order_sync.import_chunk("MERCHANT", chunk)
+        @task.branch
+        def choose_fulfilment_paths(plan: dict) -> list[str]:
+            """Run only the groups that have work; the others show as skipped."""
+            group_of = {"MERCHANT": "merchant_fulfilled", "AMAZON": "fulfilled_by_amazon"}
+            return [
+                f"{group_of[channel]}.plan_chunks" for channel in order_sync.channels_with_work(plan, account=account)
+            ]
 
-        @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="commerce_api")
-        def apply_amazon_changes(ti=None) -> dict:
-            """Cancellations and buyer-detail changes of already imported orders."""
-            return order_sync.apply_changes(ti.xcom_pull(task_ids="plan_window"))
+        @task_group
+        def merchant_fulfilled(plan: dict):
+            """Orders the seller ships (`fulfilledBy=MERCHANT`): import once `UNSHIPPED`, then follow Amazon's changes."""
 
-        chunks = plan_chunks(plan)
-        imported = import_orders.expand(chunk=chunks)
-        [chunks, imported] >> apply_amazon_changes()
+            @task
+            def plan_chunks(plan: dict) -> list[list[str]]:
+                """Importable MFN orders (new, changed, or retrying) split into chunks."""
+                return order_sync.import_chunks("MERCHANT", plan, account=account)
 
-    @task_group
-    def fulfilled_by_amazon(plan: dict):
-        """Orders Amazon ships (`fulfilledBy=AMAZON`): imported only once `SHIPPED`, created complete."""
+            # Pool commerce_api (1 slot): one Commerce writer at a time across runs and DAGs, so a backfill and a
+            # scheduled run never import the same order and commerce_concurrency bounds the calls in flight.
+            @task(pool="commerce_api")
+            def import_orders(chunk: list[str]) -> dict:
+                """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""
+                return order_sync.import_chunk("MERCHANT", chunk, account=account)
 
-        @task
-        def plan_chunks(plan: dict) -> list[list[str]]:
-            """Shipped FBA orders not imported yet, split into chunks."""
-            return order_sync.import_chunks("AMAZON", plan)
+            @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, pool="commerce_api")
+            def apply_amazon_changes(ti=None) -> dict:
+                """Cancellations and buyer-detail changes of already imported orders."""
+                return order_sync.apply_changes(ti.xcom_pull(task_ids="plan_window"), account=account)
 
-        @task(pool="commerce_api")
-        def import_orders(chunk: list[str]) -> dict:
-            """Complete Commerce orders (offline invoice and shipment) for one chunk."""
-            return order_sync.import_chunk("AMAZON", chunk)
+            chunks = plan_chunks(plan)
+            imported = import_orders.expand(chunk=chunks)
+            [chunks, imported] >> apply_amazon_changes()
 
-        import_orders.expand(chunk=plan_chunks(plan))
+        @task_group
+        def fulfilled_by_amazon(plan: dict):
+            """Orders Amazon ships (`fulfilledBy=AMAZON`): imported only once `SHIPPED`, created complete."""
 
-    @task_group
-    def data_quality():
-        """Checks on the channel tables after the loads (common-sql check operators); skipped when nothing was loaded."""
-        SQLCheckOperator(
-            task_id="one_commerce_order_per_amazon_order",
-            conn_id="channel_db",
-            sql="sql/dq_no_duplicate_commerce_orders.sql",
-            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-        ) >> SQLCheckOperator(
-            task_id="importable_orders_accounted_for",
-            conn_id="channel_db",
-            sql="sql/dq_importable_orders_accounted.sql",
-            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-        )
+            @task
+            def plan_chunks(plan: dict) -> list[list[str]]:
+                """Shipped FBA orders not imported yet, split into chunks."""
+                return order_sync.import_chunks("AMAZON", plan, account=account)
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED)
-    def summarize(plan: dict, staged: dict, ti=None) -> dict:
-        """Counts per outcome for this run; the orders kept out, this run's and earlier runs' (the run note's lists)."""
-        results = {
-            channel: [r for r in ti.xcom_pull(task_ids=task_ids) or [] if isinstance(r, dict)]
-            for channel, task_ids in RESULT_TASKS.items()
-        }
-        return order_sync.summarize(plan, staged, results)
+            @task(pool="commerce_api")
+            def import_orders(chunk: list[str]) -> dict:
+                """Complete Commerce orders (offline invoice and shipment) for one chunk."""
+                return order_sync.import_chunk("AMAZON", chunk, account=account)
 
-    @task(outlets=[ORDERS_SYNCED])
-    def announce_changes(summary: dict, outlet_events=None) -> None:
-        """Start the tracking push (asset `amazon_orders_synced`) only when merchant-fulfilled orders were
-        imported or updated; skipped otherwise, and then no push starts."""
-        outlet_events[ORDERS_SYNCED].extra = order_sync.announce(summary)
+            import_orders.expand(chunk=plan_chunks(plan))
 
-    plan = plan_window()
-    staged = stage_orders(plan, extract_orders(plan))
-    paths = choose_fulfilment_paths(plan)
-    staged >> paths
-    mfn, fba = merchant_fulfilled(plan), fulfilled_by_amazon(plan)
-    paths >> [mfn, fba]
-    checks = data_quality()
-    [mfn, fba] >> checks
-    summary = summarize(plan, staged)
-    checks >> summary
-    announce_changes(summary)
+        @task_group
+        def data_quality():
+            """Checks on the channel tables after the loads (common-sql check operators); skipped when nothing was loaded."""
+            SQLCheckOperator(
+                task_id="one_commerce_order_per_amazon_order",
+                conn_id="channel_db",
+                sql="sql/dq_no_duplicate_commerce_orders.sql",
+                trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+            ) >> SQLCheckOperator(
+                task_id="importable_orders_accounted_for",
+                conn_id="channel_db",
+                sql="sql/dq_importable_orders_accounted.sql",
+                trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+            )
+
+        @task(trigger_rule=TriggerRule.NONE_FAILED)
+        def summarize(plan: dict, staged: dict, ti=None) -> dict:
+            """Counts per outcome for this run; the orders kept out, this run's and earlier runs' (the run note's lists)."""
+            results = {
+                channel: [r for r in ti.xcom_pull(task_ids=task_ids) or [] if isinstance(r, dict)]
+                for channel, task_ids in RESULT_TASKS.items()
+            }
+            return order_sync.summarize(plan, staged, results, account=account)
+
+        @task(outlets=[synced])
+        def announce_changes(summary: dict, outlet_events=None) -> None:
+            """Start the tracking push (asset `amazon_orders_synced`) only when merchant-fulfilled orders were
+            imported or updated; skipped otherwise, and then no push starts."""
+            outlet_events[synced].extra = order_sync.announce(summary)
+
+        plan = plan_window()
+        staged = stage_orders(plan, extract_orders(plan))
+        paths = choose_fulfilment_paths(plan)
+        staged >> paths
+        mfn, fba = merchant_fulfilled(plan), fulfilled_by_amazon(plan)
+        paths >> [mfn, fba]
+        checks = data_quality()
+        [mfn, fba] >> checks
+        summary = summarize(plan, staged)
+        checks >> summary
+        announce_changes(summary)
+
+    amazon_order_sync()
 
 
-amazon_order_sync()
+for _account in load_accounts():
+    order_sync_dag(_account)

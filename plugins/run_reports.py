@@ -76,7 +76,7 @@ def write_report(dag_run: DagRun, *, failed: bool, reason: str = "") -> str | No
 
     from include.ops import report
 
-    if dag_run.dag_id not in report.NOTE_RENDERERS:
+    if report.note_renderer(dag_run.dag_id) is None:
         return None
     session = object_session(dag_run)
     if session is not None:
@@ -103,7 +103,7 @@ def _write(dag_run: DagRun, session, *, failed: bool, reason: str) -> str | None
         # The note links to the summarize task's XCom, which has the complete lists the note can only start.
         base_url = conf.get("api", "base_url", fallback="") or ""
         list_url = report.xcom_url(dag_run.dag_id, dag_run.run_id, base_url=base_url)
-        note = report.NOTE_RENDERERS[dag_run.dag_id](summary, list_url=list_url)
+        note = report.note_renderer(dag_run.dag_id)(summary, list_url=list_url)
     dag_run.note = _merge(dag_run.note, note, report.NOTE_LIMIT)
     return dag_run.note
 

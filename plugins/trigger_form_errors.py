@@ -29,7 +29,7 @@ AIRFLOW_REFUSAL = f"Invalid input for param {PARAM}:"
 
 def readable_detail(path: str, request_body: bytes, detail: object) -> str | None:
     """The sentence that replaces Airflow's ``detail`` of a 400 on ``path``, or None to leave the response alone."""
-    from include.adapters.dag_defaults import DAG_IDS, order_ids_problem
+    from include.adapters.dag_defaults import base_dag_id, order_ids_problem
 
     if not (isinstance(detail, str) and detail.startswith(AIRFLOW_REFUSAL)):
         return None
@@ -40,7 +40,7 @@ def readable_detail(path: str, request_body: bytes, detail: object) -> str | Non
         dag_id, conf = body.get("dag_id"), body.get("dag_run_conf")
     else:
         return None
-    if dag_id not in DAG_IDS or not isinstance(conf, dict):
+    if not isinstance(dag_id, str) or base_dag_id(dag_id) is None or not isinstance(conf, dict):
         return None
     return order_ids_problem(conf.get(PARAM))
 

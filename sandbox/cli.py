@@ -19,7 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Both answer GET /_sandbox/health with 200 once ready.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
-    serve.add_argument("--spapi-port", type=int, default=8781, help="SP-API (and LWA) port (default: %(default)s)")
+    serve.add_argument(
+        "--spapi-port",
+        type=int,
+        default=8781,
+        help="SP-API (and LWA) port; the NA endpoint when --spapi-eu-port or --spapi-fe-port is given, "
+        "else one endpoint for every region (default: %(default)s)",
+    )
+    serve.add_argument("--spapi-eu-port", type=int, help="also answer as the EU endpoint (SP-API and LWA) here")
+    serve.add_argument("--spapi-fe-port", type=int, help="also answer as the FE endpoint (SP-API and LWA) here")
     serve.add_argument("--commerce-port", type=int, default=8782, help="Commerce REST port (default: %(default)s)")
     serve.add_argument(
         "--commerce-db",
@@ -68,19 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def _serve(args: argparse.Namespace) -> None:
     from sandbox.commerce.app import create_app as create_commerce_app
+    from sandbox.spapi.app import SpApiState
     from sandbox.spapi.app import create_app as create_spapi_app
+    from sandbox.spapi.rate_limits import RateLimiter
 
-    spapi = create_spapi_app(
-        seed=args.seed,
-        orders=args.orders,
-        hours=args.hours,
-        rate_limit_mode=args.rate_limits,
-        rate_factor=args.rate_factor,
-    )
+    regional = {"EU": args.spapi_eu_port, "FE": args.spapi_fe_port}
+    regional = {region: port for region, port in regional.items() if port}
+    # One state (sellers, clock, usage plans) behind every region's endpoint; each endpoint has its own faults.
+    state = SpApiState(limiter=RateLimiter(args.rate_limits, args.rate_factor))
+    if regional:  # the built-in seller is then the NA endpoint's seller (US, CA, MX, BR)
+        state.sellers.confine_builtin("NA")
+    spapi = [
+        (create_spapi_app(seed=args.seed, orders=args.orders, hours=args.hours, state=state,
+                          region="NA" if regional else None), args.spapi_port),
+        *((create_spapi_app(region=region, state=state), port) for region, port in regional.items()),
+    ]  # fmt: skip
     commerce = create_commerce_app(db_url=args.commerce_db, marketplace_stores=args.marketplace_stores)
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=args.host, port=port, log_level=args.log_level, access_log=False))
-        for app, port in ((spapi, args.spapi_port), (commerce, args.commerce_port))
+        for app, port in (*spapi, (commerce, args.commerce_port))
     ]
     await asyncio.gather(*(server.serve() for server in servers))
 

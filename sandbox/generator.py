@@ -50,6 +50,7 @@ from __future__ import annotations
 import copy
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -231,8 +232,16 @@ def strip_unverified(order: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def generate_orders(count: int, hours: float, seed: int, now: datetime | None = None) -> list[list[dict[str, Any]]]:
-    """``count`` order timelines created over the ``hours`` before ``now``, fully determined by ``seed``."""
+def generate_orders(
+    count: int, hours: float, seed: int, now: datetime | None = None, *, marketplaces: Sequence[str] | None = None
+) -> list[list[dict[str, Any]]]:
+    """``count`` order timelines created over the ``hours`` before ``now``, fully determined by ``seed``.
+
+    ``marketplaces``: sell only there (a seller of one region); default: every marketplace of the catalogue.
+    """
+    weights = {m: w for m, w in _MARKETPLACE_WEIGHTS.items() if marketplaces is None or m in marketplaces}
+    if not weights:
+        raise ValueError("none of these marketplaces is in the sandbox's catalogue")
     now = floor_seconds(now or utcnow())
     rng = random.Random(seed)
     span = max(float(hours), 0.0) * 3600
@@ -243,7 +252,7 @@ def generate_orders(count: int, hours: float, seed: int, now: datetime | None = 
     timelines = []
     for created in created_times:
         created = floor_seconds(created)
-        marketplace = rng.choices(list(_MARKETPLACE_WEIGHTS), weights=list(_MARKETPLACE_WEIGHTS.values()))[0]
+        marketplace = rng.choices(list(weights), weights=list(weights.values()))[0]
         country = MARKETPLACES[marketplace][0]
         fba = rng.random() < 0.30
         pool = returning[marketplace]

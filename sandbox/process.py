@@ -44,6 +44,8 @@ class Sandbox:
     commerce_db: str
     process: subprocess.Popen
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    #: The EU endpoint (``--spapi-eu-port``; ``spapi_url`` is then the NA one), when started with one.
+    spapi_eu_url: str | None = None
 
     def spapi(self, method: str, path: str, **kwargs) -> httpx.Response:
         return self.http.request(method, self.spapi_url + path, **kwargs)
@@ -99,10 +101,16 @@ def start_sandbox(
     *extra_args: str,
     spapi_port: int | None = None,
     commerce_port: int | None = None,
+    spapi_eu_port: int | None = None,
     stdout=None,
 ) -> Sandbox:
-    """Start the sandboxes (on free ports unless given) and wait until both answer their health check."""
+    """Start the sandboxes (on free ports unless given) and wait until both answer their health check.
+
+    With ``spapi_eu_port``, the SP-API sandbox answers as the NA endpoint on ``spapi_port`` and as the EU one there.
+    """
     spapi_port, commerce_port = spapi_port or free_port(), commerce_port or free_port()
+    if spapi_eu_port:
+        extra_args = (*extra_args, "--spapi-eu-port", str(spapi_eu_port))
     cmd = [
         sys.executable, "-m", "sandbox", "serve",
         "--spapi-port", str(spapi_port), "--commerce-port", str(commerce_port),
@@ -111,8 +119,10 @@ def start_sandbox(
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=stdout, stderr=stdout)
     box = Sandbox(f"http://127.0.0.1:{spapi_port}", f"http://127.0.0.1:{commerce_port}", commerce_db, process)
+    if spapi_eu_port:
+        box.spapi_eu_url = f"http://127.0.0.1:{spapi_eu_port}"
     deadline = time.monotonic() + 60
-    for url in (box.spapi_url, box.commerce_url):
+    for url in (box.spapi_url, box.commerce_url, *([box.spapi_eu_url] if box.spapi_eu_url else [])):
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"sandbox exited with {process.returncode}: {' '.join(cmd)}")

@@ -1,11 +1,15 @@
 """Run the pipeline end to end against the sandboxes, as an operator would (called by scripts/demo).
 
 1. Start from a clean slate: the demo's channel DB, landing store and Commerce DB are recreated.
-2. Start both sandboxes on the ports ``airflow_settings.yaml`` points at, with a seeded order history.
-3. Run ``amazon_order_sync`` with ``airflow dags test`` over the whole history.
-4. Play the warehouse: ship a share of the imported merchant-fulfilled orders through the
-   Commerce REST API (some partially, some in two packages), then run ``amazon_tracking_push``.
-5. Print what happened on both sides: orders by fulfilment channel and outcome, customers,
+2. Start both sandboxes on the ports ``airflow_settings.yaml`` points at, the SP-API sandbox answering as
+   the NA endpoint (the account ``default``: US, CA, MX, BR) and, on port 8783, as the EU endpoint, where a
+   second seller is registered (the account ``eu``: UK, DE, FR, SE, PL, TR); each gets a seeded order history.
+3. Enable the ``eu`` account for this run only, through the environment (``$AMAZON_ACCOUNTS_FILE``, its
+   connection ``amazon_sp_api_eu`` and Variable ``amazon_order_settings_eu``; the shipped files stay as they
+   are), and run ``amazon_order_sync`` and ``amazon_order_sync_eu`` with ``airflow dags test``.
+4. Play the warehouse: ship a share of each account's imported merchant-fulfilled orders through the
+   Commerce REST API (some partially, some in two packages), then run both accounts' tracking pushes.
+5. Print what happened, per account and in Commerce: orders by fulfilment channel and outcome, customers,
    orders kept out with their reasons, packages confirmed to Amazon, and Commerce's e-mail log.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +32,20 @@ from include.ops.report import summary_text
 from sandbox.process import start_sandbox
 
 SPAPI_PORT, COMMERCE_PORT = 8781, 8782  # as in airflow_settings.yaml
+SPAPI_EU_PORT = 8783  # the `eu` account's endpoint, as in airflow_settings.yaml (commented out there)
 LOG_DIR = LOCAL_DIR / "logs"
+EU_SELLER, EU_TOKEN = "A1EUDEMOSELLER", "Atzr|sandbox-eu-refresh-token"
+EU_MARKETPLACES = ["A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3",
+                   "A33AVAJ2PDY3EV"]  # fmt: skip
+#: The EU account's settings: its own store map (the store views --marketplace-stores opens), FBA import on.
+EU_SETTINGS = {
+    "customer_creation": "create", "fba_import": True,
+    "store_by_marketplace": {"A1F83G8C2ARO7P": "amazon_uk", "A1PA6795UKMFR9": "amazon_de",
+                             "A13V1IB3VIYZZH": "amazon_fr", "A2NODRKZP88ZB9": "amazon_se",
+                             "A1C3SOZRARQ6R3": "amazon_pl", "A33AVAJ2PDY3EV": "amazon_tr"},
+    "customer_stores": ["amazon_uk", "amazon_de", "amazon_se", "amazon_pl", "amazon_tr"],
+}  # fmt: skip
+ACCOUNTS = ("default", "eu")
 
 
 def main() -> int:
@@ -37,7 +55,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default: %(default)s)")
     args = parser.parse_args()
 
-    for port in (SPAPI_PORT, COMMERCE_PORT):
+    for port in (SPAPI_PORT, COMMERCE_PORT, SPAPI_EU_PORT):
         if not _port_free(port):
             sys.exit(f"demo: port {port} is in use (is another sandbox or demo running?)")
     for path in (LOCAL_DIR / "channel.db", LOCAL_DIR / "commerce.db"):
@@ -51,26 +69,73 @@ def main() -> int:
         box = start_sandbox(
             commerce_db, "--seed", str(args.seed), "--orders", str(args.orders), "--hours", str(args.hours),
             "--marketplace-stores",
-            spapi_port=SPAPI_PORT, commerce_port=COMMERCE_PORT, stdout=sandbox_log,
+            spapi_port=SPAPI_PORT, commerce_port=COMMERCE_PORT, spapi_eu_port=SPAPI_EU_PORT, stdout=sandbox_log,
         )  # fmt: skip
         try:
+            enable_eu_account(box, orders=max(1, args.orders // 2), hours=args.hours, seed=args.seed + 1)
             start = datetime.now(UTC) - timedelta(hours=args.hours + 1)
-            run_dag("amazon_order_sync", {"window_start": start.strftime("%Y-%m-%dT%H:%M:%SZ")})
-            print("demo: the warehouse ships half of the unshipped merchant-fulfilled orders in Commerce")
-            shipped = subprocess.run(
-                [sys.executable, "scripts/ship_some_orders.py", "--share", "0.5", "--seed", str(args.seed)],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            run_dag("amazon_tracking_push", {})
+            for account in ACCOUNTS:
+                run_dag(dag_id("amazon_order_sync", account), {"window_start": start.strftime("%Y-%m-%dT%H:%M:%SZ")})
+            print("demo: the warehouse ships half of each account's unshipped merchant-fulfilled orders in Commerce")
+            shipped = {
+                account: json.loads(subprocess.run(
+                    [sys.executable, "scripts/ship_some_orders.py", "--share", "0.5", "--seed", str(args.seed),
+                     "--account", account],
+                    check=True, capture_output=True, text=True,
+                ).stdout)
+                for account in ACCOUNTS
+            }  # fmt: skip
+            for account in ACCOUNTS:
+                run_dag(dag_id("amazon_tracking_push", account), {})
             channel = create_engine(f"sqlite:///{LOCAL_DIR / 'channel.db'}")
-            report(channel, box.commerce("GET", "/_sandbox/notifications").json(), commerce_db)
-            report_tracking(
-                channel, json.loads(shipped.stdout), box.spapi("GET", "/_sandbox/shipment-confirmations").json()
-            )
+            for account in ACCOUNTS:
+                seller = {"seller": EU_SELLER} if account == "eu" else {}
+                print(f"\n===== Account {account} =====")
+                report_account(channel, account)
+                report_tracking(
+                    channel, account, shipped[account],
+                    box.spapi("GET", "/_sandbox/shipment-confirmations", params=seller).json(),
+                )  # fmt: skip
+            print("\n===== Commerce (both accounts) =====")
+            report_commerce(box.commerce("GET", "/_sandbox/notifications").json(), commerce_db)
             channel.dispose()
         finally:
             box.stop()
     return 0
+
+
+def dag_id(base: str, account: str) -> str:
+    return base if account == "default" else f"{base}_{account}"
+
+
+def enable_eu_account(box, *, orders: int, hours: float, seed: int) -> None:
+    """Register the EU seller in the sandbox with its order history, and enable the account ``eu`` for this
+    process and its children through the environment (accounts file, connection, Variable) and its pool."""
+    from sandbox import credentials
+
+    seller = {"selling_partner_id": EU_SELLER, "refresh_token": EU_TOKEN, "region": "EU",
+              "marketplace_ids": EU_MARKETPLACES}  # fmt: skip
+    box.spapi("POST", "/_sandbox/sellers", json=seller).raise_for_status()
+    box.spapi("POST", "/_sandbox/orders/generate", params={"seller": EU_SELLER},
+              json={"count": orders, "hours": hours, "seed": seed}).raise_for_status()  # fmt: skip
+    print(f"demo: EU seller {EU_SELLER} registered on port {SPAPI_EU_PORT} with {orders} generated orders")
+    accounts = LOCAL_DIR / "demo-accounts.yaml"
+    accounts.write_text(
+        "accounts:\n"
+        "  - {name: default, conn_id: amazon_sp_api, settings_variable: amazon_order_settings}\n"
+        "  - {name: eu, conn_id: amazon_sp_api_eu, settings_variable: amazon_order_settings_eu}\n"
+    )
+    eu_url = f"http://127.0.0.1:{SPAPI_EU_PORT}"
+    os.environ["AMAZON_ACCOUNTS_FILE"] = str(accounts)
+    os.environ["AIRFLOW_CONN_AMAZON_SP_API_EU"] = json.dumps({
+        "conn_type": "http", "host": eu_url,
+        "extra": {"lwa_client_id": credentials.LWA_CLIENT_ID, "lwa_client_secret": credentials.LWA_CLIENT_SECRET,
+                  "refresh_token": EU_TOKEN, "lwa_endpoint": eu_url + "/auth/o2/token"},
+    })  # fmt: skip  (no marketplace_ids: they come from the Sellers API)
+    os.environ["AIRFLOW_VAR_AMAZON_ORDER_SETTINGS_EU"] = json.dumps(EU_SETTINGS)
+    subprocess.run(  # the pool amazon_sp_api_eu, as scripts/setup makes it for every account of the file
+        [sys.executable, "scripts/load_airflow_settings.py", "airflow_settings.yaml"], check=True, capture_output=True
+    )
 
 
 def run_dag(dag_id: str, conf: dict) -> None:
@@ -87,15 +152,30 @@ def run_dag(dag_id: str, conf: dict) -> None:
         sys.exit(f"demo: {dag_id} did not succeed; see {log_path}")
 
 
-def report(channel: Engine, notifications: list[dict], commerce_db: str) -> None:
-    """A readable summary of both sides."""
+def report_account(channel: Engine, account: str) -> None:
+    """One account's channel orders, high-water mark and orders kept out with their reasons."""
+    kept_out = channel_db.quarantine(channel, account=account)
+    print(summary_text(channel, account))
+    print("Why orders were kept out (retried with growing delays, then left for an operator):")
+    by_reason: dict[str, list[str]] = {}
+    for order in kept_out:
+        by_reason.setdefault(order.reason, []).append(order.amazon_order_id)
+    for reason, ids in sorted(by_reason.items(), key=lambda item: -len(item[1])):
+        more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
+        print(f"  {len(ids):3} × {reason}\n        e.g. {', '.join(ids[:3])}{more}")
+
+
+def report_commerce(notifications: list[dict], commerce_db: str) -> None:
+    """Commerce's side: orders per store view and state, customers, e-mails."""
     commerce = create_engine(commerce_db)
-    kept_out = channel_db.quarantine(channel)
     with commerce.connect() as conn:
         states = Counter(dict(conn.execute(text("SELECT state, COUNT(*) FROM sales_order GROUP BY state")).all()))
         customers = conn.execute(text("SELECT COUNT(*) FROM customer_entity")).scalar()
-    print("\n" + summary_text(channel))
-    print(f"\nCommerce orders by state: {', '.join(f'{s} {n}' for s, n in sorted(states.items())) or 'none'}")
+        by_store = conn.execute(text(
+            "SELECT s.code, COUNT(*) FROM sales_order o JOIN store s ON s.store_id = o.store_id GROUP BY s.code"
+        )).all()  # fmt: skip
+    print(f"Commerce orders by state: {', '.join(f'{s} {n}' for s, n in sorted(states.items())) or 'none'}")
+    print(f"Commerce orders by store view: {', '.join(f'{s} {n}' for s, n in sorted(by_store)) or 'none'}")
     print(f"Commerce customers created: {customers}")
     kinds = Counter(n["type"] for n in notifications)
     about_orders = sum(n for kind, n in kinds.items() if kind != "new_account")
@@ -104,30 +184,25 @@ def report(channel: Engine, notifications: list[dict], commerce_db: str) -> None
         f"Commerce welcome e-mails for new accounts: {kinds['new_account']} "
         "(accounts are created in store views with e-mails disabled)"
     )
-    print("\nWhy orders were kept out (retried with growing delays, then left for an operator):")
-    by_reason: dict[str, list[str]] = {}
-    for order in kept_out:
-        by_reason.setdefault(order.reason, []).append(order.amazon_order_id)
-    for reason, ids in sorted(by_reason.items(), key=lambda item: -len(item[1])):
-        more = f" and {len(ids) - 3} more" if len(ids) > 3 else ""
-        print(f"  {len(ids):3} × {reason}\n        e.g. {', '.join(ids[:3])}{more}")
     commerce.dispose()
 
 
-def report_tracking(channel: Engine, shipped: dict, confirmations: list[dict]) -> None:
-    """What the tracking push did: packages per outcome, channel statuses, problems."""
-    pushes = channel_db.push_counts(channel)
-    problems = channel_db.push_problems(channel)
+def report_tracking(channel: Engine, account: str, shipped: dict, confirmations: list[dict]) -> None:
+    """What an account's tracking push did: packages per outcome, channel statuses, problems."""
+    pushes = channel_db.push_counts(channel, account=account)
+    problems = channel_db.push_problems(channel, account=account)
     with channel.connect() as conn:
         statuses = dict(
             conn.execute(
                 text(
                     "SELECT channel_status, COUNT(*) FROM channel_order WHERE fulfilled_by = 'MERCHANT' "
-                    "AND channel_status IN ('PartiallyShipped', 'Shipped') GROUP BY channel_status"
-                )
+                    "AND account = :account AND channel_status IN ('PartiallyShipped', 'Shipped') "
+                    "GROUP BY channel_status"
+                ),
+                {"account": account},
             ).all()
         )
-    print("\nTracking push")
+    print(f"Tracking push ({dag_id('amazon_tracking_push', account)})")
     print(f"  warehouse shipments in Commerce: {json.dumps(shipped.get('shipped', shipped))}")
     print(f"  packages by outcome: {', '.join(f'{k} {v}' for k, v in sorted(pushes.items())) or 'none'}")
     print(f"  confirmShipment calls Amazon accepted: {len(confirmations)}")

@@ -2,7 +2,9 @@
 
 The Astro CLI does this with ``astro dev start``; it is not available here, so
 ``scripts/setup`` calls this instead. Existing objects with the same id are
-replaced, so running it twice is harmless.
+replaced, so running it twice is harmless. Every seller account of the accounts file
+(``include/accounts.yaml`` or ``$AMAZON_ACCOUNTS_FILE``) also gets its SP-API pool
+(``amazon_sp_api_<name>``, 1 slot) unless the YAML defines it.
 
 Usage: python scripts/load_airflow_settings.py airflow_settings.yaml
 """
@@ -21,6 +23,19 @@ def _expand(value):
     return os.path.expandvars(value) if isinstance(value, str) else value
 
 
+def account_pools(defined: list[dict]) -> list[dict]:
+    """Pool specs for the accounts whose SP-API pool the YAML does not define (one slot: one seller's quota)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from include.adapters.accounts import load_accounts
+
+    names = {spec["pool_name"] for spec in defined}
+    return [
+        {"pool_name": account.pool, "pool_slot": 1,
+         "pool_description": f"Serialises SP-API quota users of seller account {account.name}"}
+        for account in load_accounts() if account.pool not in names
+    ]  # fmt: skip
+
+
 def load(path: Path) -> dict[str, int]:
     from airflow.models.connection import Connection
     from airflow.models.pool import Pool
@@ -28,6 +43,7 @@ def load(path: Path) -> dict[str, int]:
     from airflow.utils.session import create_session
 
     settings = (yaml.safe_load(path.read_text()) or {}).get("airflow", {})
+    settings["pools"] = [*(settings.get("pools") or []), *account_pools(settings.get("pools") or [])]
     with create_session() as session:
         for spec in settings.get("connections") or []:
             extra = spec.get("conn_extra")

@@ -56,11 +56,11 @@ def _track(rng: random.Random, store_id: int) -> dict[str, str]:
     return {"carrier_code": carrier[0], "title": carrier[1], "track_number": _tracking_number(rng, carrier)}
 
 
-def candidates(client, engine) -> list[dict[str, Any]]:
-    """Commerce orders of imported MFN Amazon orders that Amazon shows UNSHIPPED and that have nothing shipped."""
+def candidates(client, engine, account: str = channel_db.DEFAULT_ACCOUNT) -> list[dict[str, Any]]:
+    """Commerce orders of ``account``'s imported MFN Amazon orders that Amazon shows UNSHIPPED, nothing shipped."""
     criteria = SearchCriteria().where("state", "processing").where("ext_order_id", None, "notnull")
     orders = [o for o in client.iter_orders(criteria) if not any(float(i.get("qty_shipped") or 0) for i in o["items"])]
-    channel = channel_db.tracking_orders_by_commerce_id(engine, [int(o["entity_id"]) for o in orders])
+    channel = channel_db.tracking_orders_by_commerce_id(engine, [int(o["entity_id"]) for o in orders], account=account)
     return [
         o
         for o in orders
@@ -77,7 +77,14 @@ def _lines(order: dict[str, Any]) -> list[tuple[int, int]]:
 
 
 def ship_some_orders(
-    client, engine, *, share: float = 0.5, seed: int = 7, partial_share: float = 0.25, two_package_share: float = 0.25
+    client,
+    engine,
+    *,
+    share: float = 0.5,
+    seed: int = 7,
+    partial_share: float = 0.25,
+    two_package_share: float = 0.25,
+    account: str = channel_db.DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """Ship ``share`` of the candidate orders (see the module docstring); returns what was done.
 
@@ -85,7 +92,7 @@ def ship_some_orders(
     ``two_package_share`` in two packages (at least one of each when there are two such orders).
     """
     rng = random.Random(seed)
-    found = sorted(candidates(client, engine), key=lambda o: int(o["entity_id"]))
+    found = sorted(candidates(client, engine, account), key=lambda o: int(o["entity_id"]))
     picked = sorted(rng.sample(found, round(len(found) * share)) if found else [], key=lambda o: int(o["entity_id"]))
     several = [o for o in picked if sum(q for _, q in _lines(o)) > 1]
     rng.shuffle(several)
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--share", type=float, default=0.5, help="share of the candidate orders to ship (0..1)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--account", default=channel_db.DEFAULT_ACCOUNT, help="ship this seller account's orders")
     args = parser.parse_args(argv)
     if not 0 <= args.share <= 1:
         parser.error("--share must be between 0 and 1")
@@ -135,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     export_connections("commerce_api", "channel_db")
     with CommerceHook().get_client() as client:
-        result = ship_some_orders(client, channel_engine(), share=args.share, seed=args.seed)
+        result = ship_some_orders(client, channel_engine(), share=args.share, seed=args.seed, account=args.account)
     print(json.dumps(result, indent=2))
     return 0
 

@@ -491,11 +491,11 @@ def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
     conn["extra"]["marketplace_ids"] = ",".join(MARKETPLACE_IDS)  # the comma-separated form works too
     monkeypatch.setenv("AIRFLOW_CONN_AMAZON_SP_API", json.dumps(conn))
     hook = SpApiHook()
-    assert hook.marketplace_ids == MARKETPLACE_IDS
+    assert hook.marketplace_ids() == MARKETPLACE_IDS
     assert hook.test_connection() == (True, "LWA access token obtained")
     with hook.get_client() as client:
         assert client.endpoint == sandbox.spapi_url and client.lwa_endpoint == conn["extra"]["lwa_endpoint"]
-        ids = {o["orderId"] for page in client.search_orders(marketplace_ids=hook.marketplace_ids,
+        ids = {o["orderId"] for page in client.search_orders(marketplace_ids=hook.marketplace_ids(),
                                                               created_after=info["now"] - timedelta(days=1, hours=1)) for o in page}  # fmt: skip
         assert ids == sandbox_order_ids(sandbox)
         assert client.pacer is SpApiHook().get_client().pacer  # one quota per connection in a process
@@ -509,7 +509,7 @@ def test_hook_builds_a_client_from_the_connection(sandbox, monkeypatch):
                   "marketplace_ids": ["ATVPDKIKX0DER"], "timeout": 5, "max_retries": 1},
     }))  # fmt: skip
     bare = SpApiHook("spapi_bare")
-    assert bare.marketplace_ids == ["ATVPDKIKX0DER"]
+    assert bare.marketplace_ids() == ["ATVPDKIKX0DER"]
     with bare.get_conn() as client:
         assert client.endpoint == sandbox.spapi_url and client.max_retries == 1
         client.authenticate()
@@ -525,6 +525,6 @@ def test_hook_reports_incomplete_connections(monkeypatch):
     with pytest.raises(ValueError, match="lwa_client_id, lwa_client_secret, refresh_token"):
         hook.get_client()
     with pytest.raises(ValueError, match="marketplace_ids"):
-        _ = hook.marketplace_ids
+        _ = hook.marketplace_ids()
     ok, message = hook.test_connection()
     assert not ok and "refresh_token" in message

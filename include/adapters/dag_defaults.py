@@ -21,8 +21,17 @@ from include.adapters.alerts import OpsNotifier
 log = logging.getLogger(__name__)
 
 OWNER = "commerce-ops"
-#: The DAGs that take these params (the trigger-form error plugin only rewrites their errors).
+#: The DAGs that take these params (the trigger-form error plugin only rewrites their errors); another account's
+#: DAGs have these ids with ``_<account>`` appended (include/adapters/accounts.py).
 DAG_IDS = ("amazon_order_sync", "amazon_tracking_push")
+
+
+def base_dag_id(dag_id: str) -> str | None:
+    """The one of :data:`DAG_IDS` that ``dag_id`` is, for any account (None: not one of ours)."""
+    for base in DAG_IDS:
+        if dag_id == base or dag_id.startswith(f"{base}_"):
+            return base
+    return None
 
 
 def task_defaults(*, execution_timeout: timedelta) -> dict[str, Any]:

@@ -67,7 +67,7 @@ from include.channel_db.staging import (
     upsert_staged,
     upsert_staged_isolating,
 )
-from include.channel_db.statements import BATCH_ROWS, sql
+from include.channel_db.statements import BATCH_ROWS, DEFAULT_ACCOUNT, sql
 from include.channel_db.tracking_orders import (
     TrackingItem,
     TrackingOrder,
@@ -80,7 +80,7 @@ from include.channel_db.tracking_orders import (
 from include.channel_db.types import NaiveDatetimeError, UtcDateTime, now_utc
 
 __all__ = [
-    "BATCH_ROWS", "COMPLETION_STATUSES", "DQ_CHECKS", "PUSH_STATUSES", "ChannelOrder", "NaiveDatetimeError",
+    "BATCH_ROWS", "COMPLETION_STATUSES", "DEFAULT_ACCOUNT", "DQ_CHECKS", "PUSH_STATUSES", "ChannelOrder", "NaiveDatetimeError",
     "OrderToComplete", "QuarantinedOrder", "SchemaNotCurrent", "SchemaState", "StageResult",
     "TrackingItem", "TrackingOrder", "UtcDateTime", "canceled_orders_to_settle", "clear_rejections",
     "completion_problems", "dq_check_sql", "head_revision", "high_water_mark", "now_utc", "oldest_imported_mfn_order",

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import NO_LIMIT, chunks, id_filter, select_records, statement, tx
+from include.channel_db.statements import DEFAULT_ACCOUNT, NO_LIMIT, chunks, id_filter, select_records, statement, tx
 from include.channel_db.types import now_utc
 from include.domain.buyer_data import BuyerDataCipher
 from include.domain.retry_policy import RetryPolicy
@@ -91,6 +91,7 @@ def orders_to_import(
     only_ids: Sequence[str] | None = None,
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[ChannelOrder]:
     """Orders of a fulfilment channel in Amazon ``statuses`` that should get a Commerce order now, oldest first.
 
@@ -105,7 +106,7 @@ def orders_to_import(
         return []
     return _channel_orders(
         bind, "orders_to_import", only_ids=only_ids, limit=limit, cipher=cipher, fulfilled_by=fulfilled_by,
-        statuses=list(statuses), **_retry_params(retry, now),
+        statuses=list(statuses), account=account, **_retry_params(retry, now),
     )  # fmt: skip
 
 
@@ -117,13 +118,14 @@ def order_ids_to_import(
     only_ids: Sequence[str] | None = None,
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[str]:
     """The ids of :func:`orders_to_import` (same rules and order), without loading the orders."""
     _check_channel(fulfilled_by)
     if not statuses:
         return []
     params = {
-        "fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": NO_LIMIT, **id_filter(only_ids),
+        "fulfilled_by": fulfilled_by, "statuses": list(statuses), "limit": NO_LIMIT, "account": account, **id_filter(only_ids),
         **_retry_params(retry, now),
     }  # fmt: skip
     with tx(bind) as conn:
@@ -137,23 +139,41 @@ def orders_needing_update(
     fulfilled_by: str | None = None,
     limit: int | None = None,
     only_ids: Sequence[str] | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[ChannelOrder]:
     """Imported orders whose cancellation or buyer name/e-mail changed on Amazon since import or last update."""
     channels = list(CHANNELS) if fulfilled_by is None else [fulfilled_by]
     for channel in channels:
         _check_channel(channel)
     return _channel_orders(
-        bind, "orders_needing_update", only_ids=only_ids, limit=limit, cipher=cipher, fulfilled_by=channels
+        bind,
+        "orders_needing_update",
+        only_ids=only_ids,
+        limit=limit,
+        cipher=cipher,
+        fulfilled_by=channels,
+        account=account,
     )
 
 
 def canceled_orders_to_settle(
-    bind: Engine | Connection, *, cipher: BuyerDataCipher, fulfilled_by: str = "MERCHANT", limit: int | None = None
+    bind: Engine | Connection,
+    *,
+    cipher: BuyerDataCipher,
+    fulfilled_by: str = "MERCHANT",
+    limit: int | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[ChannelOrder]:
     """Orders cancelled on Amazon after a failed import attempt: Commerce may hold an unlinked order for them."""
     _check_channel(fulfilled_by)
     return _channel_orders(
-        bind, "canceled_orders_to_settle", only_ids=None, limit=limit, cipher=cipher, fulfilled_by=[fulfilled_by]
+        bind,
+        "canceled_orders_to_settle",
+        only_ids=None,
+        limit=limit,
+        cipher=cipher,
+        fulfilled_by=[fulfilled_by],
+        account=account,
     )
 
 
@@ -235,11 +255,18 @@ def record_failures(
         conn.execute(statement(conn, "record_failure"), rows)
 
 
-def record_skipped(bind: Engine | Connection, *, fulfilled_by: str, reason: str, now: datetime | None = None) -> int:
-    """Mark every ready order of a fulfilment channel as kept out by the settings; returns how many."""
+def record_skipped(
+    bind: Engine | Connection,
+    *,
+    fulfilled_by: str,
+    reason: str,
+    now: datetime | None = None,
+    account: str = DEFAULT_ACCOUNT,
+) -> int:
+    """Mark every ready order of a fulfilment channel (of ``account``) as kept out by the settings; returns how many."""
     _check_channel(fulfilled_by)
     with tx(bind) as conn:
-        params = {"fulfilled_by": fulfilled_by, "reason": reason, "now": now or now_utc()}
+        params = {"fulfilled_by": fulfilled_by, "reason": reason, "now": now or now_utc(), "account": account}
         return conn.execute(statement(conn, "record_skipped"), params).rowcount
 
 

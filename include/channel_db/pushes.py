@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping
 
-from include.channel_db.statements import chunks, records, select_records, statement, tx
+from include.channel_db.statements import DEFAULT_ACCOUNT, chunks, records, select_records, statement, tx
 from include.channel_db.types import now_utc
 from include.domain.tracking import Package, items_from_json
 
@@ -65,8 +65,9 @@ def save_shipment_pushes(
     changed: Sequence[Package],
     *,
     now: datetime | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> None:
-    """Insert packages seen for the first time and store the new content of changed ones, in one transaction.
+    """Insert packages seen for the first time (recorded as ``account``'s) and store the new content of changed ones, in one transaction.
 
     A package is saved as built (``status`` pending or skipped, ``last_error`` the
     skip reason); attempt counters and confirmation times already recorded are kept.
@@ -86,6 +87,7 @@ def save_shipment_pushes(
                     "commerce_shipment_id": int(push.commerce_shipment_id),
                     "commerce_track_id": int(push.commerce_track_id),
                     "now": stamp,
+                    "account": account,
                 }
                 for push in new
             ]
@@ -100,6 +102,7 @@ def pushes_to_send(
     only_ids: Sequence[str] | None = None,
     limit: int | None = None,
     resend_refused: bool = False,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[Package]:
     """Pending, failed and held packages (with the order's marketplace), by order, shipment and track; with
     ``resend_refused`` and ``only_ids``, those orders' refused packages too."""
@@ -109,7 +112,7 @@ def pushes_to_send(
         Package,
         only_ids=only_ids,
         limit=limit,
-        params={"resend_refused": int(resend_refused)},
+        params={"resend_refused": int(resend_refused), "account": account},
         marketplace_id=_marketplace,
         items=_items,
     )
@@ -194,10 +197,16 @@ class OrderToComplete:
 
 
 def orders_to_complete(
-    bind: Engine | Connection, *, only_ids: Sequence[str] | None = None, limit: int | None = None
+    bind: Engine | Connection,
+    *,
+    only_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    account: str = DEFAULT_ACCOUNT,
 ) -> list[OrderToComplete]:
     """Fully confirmed orders whose Commerce order is not closed yet (new, or failed earlier)."""
-    return select_records(bind, "select_orders_to_complete", OrderToComplete, only_ids=only_ids, limit=limit)
+    return select_records(
+        bind, "select_orders_to_complete", OrderToComplete, only_ids=only_ids, limit=limit, params={"account": account}
+    )
 
 
 def record_completion(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import records, sql, statement, tx
+from include.channel_db.statements import account_filter, records, sql, statement, tx
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DQ_CHECKS = ("dq_no_duplicate_commerce_orders", "dq_importable_orders_accounted")
@@ -40,10 +40,10 @@ class QuarantinedOrder:
         return data
 
 
-def quarantine(bind: Engine | Connection) -> list[QuarantinedOrder]:
-    """Every order currently kept out: failed imports, settings-skipped orders, and failed updates of imported ones."""
+def quarantine(bind: Engine | Connection, *, account: str | None = None) -> list[QuarantinedOrder]:
+    """Every order currently kept out (of ``account``; None: of every account; set-aside orders have no account): failed imports, settings-skipped orders, and failed updates of imported ones."""
     with tx(bind) as conn:
-        result = conn.execute(statement(conn, "quarantine"))
+        result = conn.execute(statement(conn, "quarantine"), account_filter(account))
         return records(
             QuarantinedOrder,
             result,
@@ -52,13 +52,17 @@ def quarantine(bind: Engine | Connection) -> list[QuarantinedOrder]:
         )
 
 
-def outcome_counts(bind: Engine | Connection, *, since: datetime | None = None) -> dict[str, dict[str, int]]:
+def outcome_counts(
+    bind: Engine | Connection, *, since: datetime | None = None, account: str | None = None
+) -> dict[str, dict[str, int]]:
     """Orders per fulfilment channel and import status, among those staged or attempted since ``since`` (all if None).
 
     For example ``{"MERCHANT": {"imported": 40, "failed": 2, "staged": 5}, "AMAZON": {"imported": 12}}``.
     """
     with tx(bind) as conn:
-        rows = conn.execute(statement(conn, "outcome_counts"), {"since": since or _EPOCH}).all()
+        rows = conn.execute(
+            statement(conn, "outcome_counts"), {"since": since or _EPOCH, **account_filter(account)}
+        ).all()
     counts: dict[str, dict[str, int]] = {}
     for fulfilled_by, status, orders in rows:
         counts.setdefault(fulfilled_by, {})[status] = int(orders)
@@ -79,16 +83,23 @@ def dq_check_sql(name: str) -> str:
     return sql(name)
 
 
-def push_counts(bind: Engine | Connection) -> dict[str, int]:
+def push_counts(bind: Engine | Connection, *, account: str | None = None) -> dict[str, int]:
     """Recorded packages per status, e.g. ``{"confirmed": 40, "failed": 1, "refused": 2}``."""
     with tx(bind) as conn:
-        return {status: int(n) for status, n in conn.execute(statement(conn, "shipment_push_counts")).all()}
+        return {
+            status: int(n)
+            for status, n in conn.execute(statement(conn, "shipment_push_counts"), account_filter(account)).all()
+        }
 
 
-def push_problems(bind: Engine | Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+def push_problems(bind: Engine | Connection, *, limit: int = 100, account: str | None = None) -> list[dict[str, Any]]:
     """Packages not confirmed, with their reason (failed, refused, skipped, held), most recent first."""
     with tx(bind) as conn:
-        rows = conn.execute(statement(conn, "select_push_problems"), {"limit": limit}).mappings().all()
+        rows = (
+            conn.execute(statement(conn, "select_push_problems"), {"limit": limit, **account_filter(account)})
+            .mappings()
+            .all()
+        )
     return [
         {
             **{k: row[k] for k in ("amazon_order_id", "package_reference_id", "carrier_code", "tracking_number",

@@ -113,6 +113,15 @@ def records(cls: type[T], result: Result, **derived: Callable[[RowMapping], Any]
     ]
 
 
+#: The account of rows written before accounts existed, and of a deployment with one account.
+DEFAULT_ACCOUNT = "default"
+
+
+def account_filter(account: str | None) -> dict[str, Any]:
+    """Parameters of an optional account filter (``:any_account``, ``:account``): None selects every account."""
+    return {"any_account": 1 if account is None else 0, "account": account or DEFAULT_ACCOUNT}
+
+
 def select_records(
     bind: Engine | Connection,
     name: str,

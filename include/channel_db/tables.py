@@ -27,10 +27,16 @@ def _count(name: str, default: int = 0) -> Column:
     return Column(name, Integer, nullable=False, server_default=text(str(default)))
 
 
+def _account() -> Column:
+    """The seller account (include/accounts.yaml) a row belongs to; rows from before accounts: ``default``."""
+    return Column("account", String(32), nullable=False, server_default=text("'default'"))
+
+
 channel_order = Table(
     "channel_order",
     metadata,
     Column("amazon_order_id", String(50), primary_key=True),
+    _account(),
     Column("marketplace_id", String(32), nullable=False),
     Column("fulfilled_by", String(16), nullable=False),
     Column("amazon_status", String(32), nullable=False),
@@ -61,6 +67,7 @@ channel_order = Table(
     # When a failed import is tried next (retry policy); NULL: not delayed. Read by the quarantine views.
     Column("next_attempt_at", UtcDateTime),
     Index("ix_channel_order_import", "import_status", "fulfilled_by"),
+    Index("ix_channel_order_account", "account", "import_status"),
     Index("ix_channel_order_updated", "last_updated_at"),
     Index("ix_channel_order_commerce", "commerce_order_id"),
     **_MYSQL,
@@ -109,11 +116,12 @@ channel_order_link = Table(
     **_MYSQL,
 )
 
-#: A high-water mark per job; it only moves forward.
+#: A high-water mark per job and seller account; it only moves forward.
 channel_sync_state = Table(
     "channel_sync_state",
     metadata,
     Column("job", String(64), primary_key=True),
+    Column("account", String(32), primary_key=True, server_default=text("'default'")),
     Column("high_water_mark", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
     **_MYSQL,
@@ -127,6 +135,7 @@ channel_shipment_push = Table(
     metadata,
     Column("amazon_order_id", String(50), primary_key=True),
     Column("package_reference_id", String(40), primary_key=True),
+    _account(),
     Column("commerce_order_id", BigInteger),
     Column("commerce_shipment_id", BigInteger, nullable=False),
     Column("commerce_track_id", BigInteger, nullable=False),
@@ -144,6 +153,7 @@ channel_shipment_push = Table(
     Column("last_attempt_at", UtcDateTime),
     Column("confirmed_at", UtcDateTime),
     Index("ix_channel_shipment_push_status", "status"),
+    Index("ix_channel_shipment_push_account", "account", "status"),
     Index("ix_channel_shipment_push_shipment", "commerce_shipment_id", "commerce_track_id"),
     **_MYSQL,
 )

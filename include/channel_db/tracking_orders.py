@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import chunks, records, statement, tx
+from include.channel_db.statements import DEFAULT_ACCOUNT, chunks, records, statement, tx
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class TrackingItem:
 
 
 def tracking_orders_by_commerce_id(
-    bind: Engine | Connection, commerce_order_ids: Sequence[int]
+    bind: Engine | Connection, commerce_order_ids: Sequence[int], *, account: str = DEFAULT_ACCOUNT
 ) -> dict[int, TrackingOrder]:
     """The channel orders behind these Commerce orders, by Commerce order id (others are not Amazon orders)."""
     ids = sorted({int(i) for i in commerce_order_ids})
@@ -47,25 +47,27 @@ def tracking_orders_by_commerce_id(
             query = statement(conn, "select_tracking_orders_by_commerce_id", "ids")
             found.update(
                 (order.commerce_order_id, order)
-                for order in records(TrackingOrder, conn.execute(query, {"ids": chunk}))
+                for order in records(TrackingOrder, conn.execute(query, {"ids": chunk, "account": account}))
             )
     return found
 
 
-def tracking_orders_by_amazon_id(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> list[TrackingOrder]:
+def tracking_orders_by_amazon_id(
+    bind: Engine | Connection, amazon_order_ids: Sequence[str], *, account: str = DEFAULT_ACCOUNT
+) -> list[TrackingOrder]:
     """The given Amazon orders that have a Commerce order."""
     ids = sorted(set(amazon_order_ids))
     if not ids:
         return []
     with tx(bind) as conn:
         query = statement(conn, "select_tracking_orders_by_amazon_id", "ids")
-        return records(TrackingOrder, conn.execute(query, {"ids": ids}))
+        return records(TrackingOrder, conn.execute(query, {"ids": ids, "account": account}))
 
 
-def oldest_imported_mfn_order(bind: Engine | Connection) -> datetime | None:
+def oldest_imported_mfn_order(bind: Engine | Connection, *, account: str = DEFAULT_ACCOUNT) -> datetime | None:
     """When the oldest merchant-fulfilled order with a Commerce order was created on Amazon (None if none)."""
     with tx(bind) as conn:
-        return conn.execute(statement(conn, "select_oldest_imported_mfn_order")).scalar()
+        return conn.execute(statement(conn, "select_oldest_imported_mfn_order"), {"account": account}).scalar()
 
 
 def tracking_items(bind: Engine | Connection, amazon_order_ids: Sequence[str]) -> dict[str, list[TrackingItem]]:

@@ -301,8 +301,14 @@ def parse_settings(raw: str | dict | None) -> OrderSettings:
     return OrderSettings(**{key: _check(key, value) for key, value in raw.items()})
 
 
-def load_settings() -> OrderSettings:
-    """Read and validate the Airflow Variable (call inside a task, never at DAG-parse time)."""
+def load_settings(variable: str = VARIABLE_KEY) -> OrderSettings:
+    """Read and validate the settings Variable (an account's; call inside a task, never at DAG-parse time)."""
     from airflow.sdk import Variable
 
-    return parse_settings(Variable.get(VARIABLE_KEY, default=None))
+    raw = Variable.get(variable, default=None)
+    if variable == VARIABLE_KEY:
+        return parse_settings(raw)
+    try:
+        return parse_settings(raw)
+    except SettingsError as exc:  # name the account's Variable, not the default one
+        raise SettingsError(str(exc).replace(VARIABLE_KEY, variable, 1)) from None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -123,7 +123,8 @@ def sync_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     read = staged.get("orders", 0) + set_aside  # every landed order: staged, or set aside as malformed
     headline += [f"kept out {kept_now} of {read} orders read", f"{kept_now + earlier} kept out overall"]
     head = [
-        f"**Order sync**{' (dry run)' if summary.get('dry_run') else ''}: {' · '.join(headline)} ({scope})",
+        f"**Order sync**{_account_label(summary)}{' (dry run)' if summary.get('dry_run') else ''}: "
+        f"{' · '.join(headline)} ({scope})",
         f"- Amazon: {read} orders read — new {staged.get('new', 0)}, "
         f"updated {staged.get('updated', 0)}, unchanged {staged.get('unchanged', 0)}"
         + (f", set aside as malformed {set_aside}" if set_aside else ""),
@@ -175,7 +176,8 @@ def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
     packages = summary.get("packages") or {}
     headline = " · ".join(f"{k} {packages[k]}" for k in ("confirmed", "failed", "refused") if k in packages)
     head = [
-        f"**Tracking push**{' (dry run)' if summary.get('dry_run') else ''}: packages {headline or 'none'}, "
+        f"**Tracking push**{_account_label(summary)}{' (dry run)' if summary.get('dry_run') else ''}: "
+        f"packages {headline or 'none'}, "
         f"orders completed {summary.get('orders_completed', 0)} ({scope})",
         "- Packages: " + (" · ".join(f"{k} {v}" for k, v in packages.items()) or "none"),
         f"- Orders: shipped {summary.get('orders_shipped', 0)}, partially shipped "
@@ -209,12 +211,25 @@ def retention_note(summary: dict[str, Any], *, list_url: str | None = None, limi
     return "\n".join(lines)[:limit]
 
 
+def _account_label(summary: dict) -> str:
+    """`` (account eu)`` in a run note's heading for an account other than ``default`` (its DAG id says it too)."""
+    account = summary.get("account")
+    return f" (account {account})" if account and account != channel_db.DEFAULT_ACCOUNT else ""
+
+
 #: The note renderer of each DAG whose ``summarize`` task returns a summary dict.
 NOTE_RENDERERS = {
     "amazon_order_sync": sync_note,
     "amazon_tracking_push": push_note,
     "amazon_pii_retention": retention_note,
 }
+
+
+def note_renderer(dag_id: str) -> Callable[..., str] | None:
+    """The note renderer of a DAG (of any account: ``amazon_order_sync_eu`` renders like ``amazon_order_sync``)."""
+    from include.adapters.dag_defaults import base_dag_id
+
+    return NOTE_RENDERERS.get(dag_id) or NOTE_RENDERERS.get(base_dag_id(dag_id) or "")
 
 
 def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit: int = NOTE_LIMIT) -> str:
@@ -225,7 +240,7 @@ def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit
         "- Nothing is lost: the next run retries every order not in Commerce yet (high-water mark, quarantine).",
         "- The failed task's log has the error; an alert was sent (see the runbook: Alerts).",
     ]
-    if dag_id == "amazon_order_sync":
+    if note_renderer(dag_id) is sync_note:
         lines.append(f"- Orders kept out: {QUARANTINE_HINT}")
     return "\n".join(lines)[:limit]
 
@@ -263,7 +278,7 @@ def check_connections() -> list[tuple[str, bool, str]]:
     return results
 
 
-def settings_check(proposed: str | None) -> tuple[bool, str]:
+def settings_check(proposed: str | None, variable: str = VARIABLE_KEY) -> tuple[bool, str]:
     """Validate the settings Variable as the sync does; with ``proposed`` JSON, validate it and list the changes.
 
     Valid settings are also checked against the stores Commerce has (the ``commerce_api`` connection): each
@@ -272,19 +287,19 @@ def settings_check(proposed: str | None) -> tuple[bool, str]:
     """
     from airflow.models.variable import Variable
 
-    from include.domain.settings import VARIABLE_KEY, SettingsError, parse_settings
+    from include.domain.settings import SettingsError, parse_settings
 
     lines = []
     try:
-        current = parse_settings(Variable.get(VARIABLE_KEY, default_var=None))
+        current = parse_settings(Variable.get(variable, default_var=None))
     except SettingsError as exc:
         current = None
-        lines.append(f"current {VARIABLE_KEY} is INVALID (runs fail at plan_window): {exc}")
+        lines.append(f"current {variable} is INVALID (runs fail at plan_window): {exc}")
     if proposed is None:
         if current is None:
             return False, "\n".join(lines)
         stores_ok, store_lines = _store_check(current)
-        lines.append(f"current {VARIABLE_KEY} is " + ("valid" if stores_ok else "INVALID for the stores in Commerce"))
+        lines.append(f"current {variable} is " + ("valid" if stores_ok else "INVALID for the stores in Commerce"))
         lines.extend(store_lines)
         lines.append("effective settings:")
         lines.extend(f"  {key} = {json.dumps(value)}" for key, value in current.to_dict().items())
@@ -390,26 +405,26 @@ def _fmt_next(value: str) -> str:
     return f"{value[:10]} {value[11:16]}" if value[:1].isdigit() else value
 
 
-def current_retry_policy() -> RetryPolicy:
+def current_retry_policy(variable: str = VARIABLE_KEY) -> RetryPolicy:
     """The retry policy of the settings Variable (the defaults when it cannot be read or is invalid)."""
     from include.domain.settings import SettingsError, parse_settings
 
     try:
         from airflow.models.variable import Variable
 
-        return parse_settings(Variable.get(VARIABLE_KEY, default_var=None)).retry_policy
+        return parse_settings(Variable.get(variable, default_var=None)).retry_policy
     except (SettingsError, ImportError):
         return RetryPolicy()
     except Exception:  # no readable Airflow metadata database here: the table still shows, with the defaults
         return RetryPolicy()
 
 
-def summary_text(engine: Engine) -> str:
-    """Channel totals per fulfilment channel and import status, the high-water mark, and the quarantine size."""
-    totals = channel_db.outcome_counts(engine)
-    mark = channel_db.high_water_mark(engine, "amazon_order_sync")
-    kept = channel_db.quarantine(engine)
-    lines = ["Channel orders by fulfilment channel and import status:"]
+def summary_text(engine: Engine, account: str = channel_db.DEFAULT_ACCOUNT) -> str:
+    """An account's channel totals per fulfilment channel and import status, high-water mark and quarantine size."""
+    totals = channel_db.outcome_counts(engine, account=account)
+    mark = channel_db.high_water_mark(engine, "amazon_order_sync", account)
+    kept = channel_db.quarantine(engine, account=account)
+    lines = [f"Account {account}: channel orders by fulfilment channel and import status:"]
     for channel, statuses in sorted(totals.items()):
         inner = ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
         lines.append(f"  {CHANNEL_LABELS.get(channel, channel)}  {inner}")
@@ -467,6 +482,12 @@ def _value(value: Any) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m include.ops.report", description=__doc__.splitlines()[0])
     parser.add_argument("--conn-id", default="channel_db", help="Airflow connection of the channel DB")
+    parser.add_argument(
+        "--account",
+        default=channel_db.DEFAULT_ACCOUNT,
+        help="seller account (include/accounts.yaml or $AMAZON_ACCOUNTS_FILE; default: %(default)s): its orders, "
+        "high-water mark and settings Variable",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     q = sub.add_parser("quarantine", help="every order currently kept out of Commerce, with its reason")
     q.add_argument("--json", action="store_true", help="JSON lines instead of a table")
@@ -479,9 +500,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     st = sub.add_parser("settings", help="validate the settings Variable, or proposed settings JSON against it")
     st.add_argument("proposed", nargs="?", help="the JSON you mean to set (default: check the current Variable)")
     args = parser.parse_args(argv)
+    from include.adapters.accounts import AccountsError, account_named
+
+    try:
+        account = account_named(args.account)
+    except AccountsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     if args.command == "settings":
-        ok, text = settings_check(args.proposed)
+        ok, text = settings_check(args.proposed, account.settings_variable)
         print(text)
         return 0 if ok else 1
 
@@ -494,8 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         channel_db.require_current(engine)
         if args.command == "quarantine":
-            orders = channel_db.quarantine(engine)
-            policy, now = current_retry_policy(), datetime.now(UTC)
+            orders = channel_db.quarantine(engine, account=account.name)
+            policy, now = current_retry_policy(account.settings_variable), datetime.now(UTC)
             if args.json:
                 for order in orders:
                     print(json.dumps({**order.to_dict(), "next_try": next_try(order, policy, now)}))
@@ -517,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(text)
         else:
-            print(summary_text(engine))
+            print(summary_text(engine, account.name))
     except channel_db.SchemaNotCurrent as exc:
         print(exc, file=sys.stderr)
         return 1

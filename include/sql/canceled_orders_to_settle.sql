@@ -5,7 +5,8 @@
 SELECT amazon_order_id, marketplace_id, fulfilled_by, amazon_status, channel_status, last_updated_at,
        import_status, import_attempts, import_error, sync_fingerprint, commerce_order_id, commerce_increment_id, payload
 FROM channel_order
-WHERE amazon_status = 'CANCELLED'
+WHERE account = :account
+  AND amazon_status = 'CANCELLED'
   AND import_status IN ('canceled', 'failed')
   AND commerce_order_id IS NULL
   AND import_attempts > 0

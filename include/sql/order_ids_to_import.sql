@@ -2,7 +2,8 @@
 -- planning the import chunks must not load a whole window into memory.
 SELECT amazon_order_id
 FROM channel_order
-WHERE fulfilled_by = :fulfilled_by
+WHERE account = :account
+  AND fulfilled_by = :fulfilled_by
   AND amazon_status IN :statuses
   AND import_status IN ('importable', 'failed', 'skipped')
   AND commerce_order_id IS NULL

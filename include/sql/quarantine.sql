@@ -9,6 +9,7 @@ SELECT * FROM (
     FROM channel_order
     WHERE import_error IS NOT NULL
       AND import_status IN ('failed', 'skipped', 'imported')
+      AND (:any_account = 1 OR account = :account)
     UNION ALL
     SELECT COALESCE(amazon_order_id, rejection_key), NULL, NULL, NULL, 'rejected', reason,
            times_seen, first_seen_at, last_seen_at, first_seen_at, last_seen_at, NULL, NULL

@@ -4,6 +4,7 @@ UPDATE channel_order
 SET import_status = 'skipped',
     import_error = :reason,
     last_attempt_at = :now
-WHERE fulfilled_by = :fulfilled_by
+WHERE account = :account
+  AND fulfilled_by = :fulfilled_by
   AND import_status IN ('importable', 'skipped')
   AND commerce_order_id IS NULL

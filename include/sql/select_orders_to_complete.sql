@@ -3,7 +3,8 @@
 -- With all_orders = 0, only the orders in :only_ids (manual runs for chosen orders).
 SELECT o.amazon_order_id, o.commerce_order_id, o.commerce_increment_id
 FROM channel_order o
-WHERE o.fulfilled_by = 'MERCHANT'
+WHERE o.account = :account
+  AND o.fulfilled_by = 'MERCHANT'
   AND o.commerce_order_id IS NOT NULL
   AND (:all_orders = 1 OR o.amazon_order_id IN :only_ids)
   AND EXISTS (

@@ -5,5 +5,6 @@ SELECT p.amazon_order_id, p.package_reference_id, p.commerce_shipment_id, p.comm
        p.tracking_number, p.status, p.attempts, p.last_error, p.first_attempt_at, p.last_attempt_at
 FROM channel_shipment_push p
 WHERE p.status IN ('failed', 'refused', 'skipped', 'held')
+  AND (:any_account = 1 OR p.account = :account)
 ORDER BY COALESCE(p.last_attempt_at, p.created_at) DESC, p.amazon_order_id, p.package_reference_id
 LIMIT :limit

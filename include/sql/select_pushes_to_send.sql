@@ -8,7 +8,8 @@ SELECT p.amazon_order_id, p.package_reference_id, p.commerce_order_id, p.commerc
        p.attempts, p.last_error, o.marketplace_id
 FROM channel_shipment_push p
 JOIN channel_order o ON o.amazon_order_id = p.amazon_order_id
-WHERE (p.status IN ('pending', 'failed', 'held') OR (:resend_refused = 1 AND :all_orders = 0 AND p.status = 'refused'))
+WHERE p.account = :account
+  AND (p.status IN ('pending', 'failed', 'held') OR (:resend_refused = 1 AND :all_orders = 0 AND p.status = 'refused'))
   AND (:all_orders = 1 OR p.amazon_order_id IN :only_ids)
 ORDER BY p.amazon_order_id, p.commerce_shipment_id, p.commerce_track_id
 LIMIT :limit

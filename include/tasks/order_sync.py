@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from include import channel_db
+from include.adapters.accounts import DEFAULT_ACCOUNT, Account
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.hooks.pii_key import buyer_cipher
@@ -64,14 +65,16 @@ def plan_run(
     data_interval_start: datetime | None,
     data_interval_end: datetime | None,
     run_type: str | None = None,
+    *,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> dict:
-    """The run's plan: a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids.
+    """The run's plan (of ``account``): a ``lastUpdatedTime`` window, or an explicit list of Amazon order ids.
 
     A backfill run ignores the single-run params (:func:`include.adapters.dag_defaults.run_params`)
     and reads its own data interval; the plan lists what it ignored.
     """
     params, ignored = run_params(params, run_type)
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     channel_db.require_current(engine)
     ids = order_ids(params)
@@ -84,7 +87,7 @@ def plan_run(
         data_interval_end=data_interval_end,
         now=now,
         overlap=timedelta(minutes=settings.overlap_minutes),
-        high_water_mark=channel_db.high_water_mark(engine, JOB),
+        high_water_mark=channel_db.high_water_mark(engine, JOB, account.name),
         window_start=params.get("window_start"),
         window_end=params.get("window_end"),
     )
@@ -94,20 +97,20 @@ def plan_run(
 
 
 @fail_fast_on_permanent_errors
-def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
+def extract(plan: SyncPlan | dict, run_id: str | None, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Page through searchOrders (or getOrder per id) into NDJSON in the landing store."""
     plan = SyncPlan.from_xcom(plan)
     from include.adapters.hooks.amazon_sp_api import SpApiHook
     from include.clients.amazon.errors import SpApiError
 
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     cipher = buyer_cipher()  # before anything is fetched: no key, no buyer data stored
     landing, conn_id = settings.landing_uri or default_landing_uri(), settings.landing_conn_id
     run_key = run_id or datetime.now(UTC).strftime("manual__%Y%m%dT%H%M%S")
     if plan.empty:
         manifest = write_pages(landing, run_key, [], conn_id=conn_id, cipher=cipher)
         return {"landing": manifest.to_dict(), "orders": 0, "not_found": []}
-    hook = SpApiHook()
+    hook = SpApiHook(account.conn_id)
     not_found: list[str] = []
     with hook.get_client() as client:
         traffic = client.stats
@@ -131,7 +134,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
                 landing,
                 run_key,
                 client.search_orders(
-                    marketplace_ids=hook.marketplace_ids,
+                    marketplace_ids=hook.marketplace_ids(client),
                     last_updated_after=plan.start,
                     last_updated_before=plan.end,
                     included_data=INCLUDED_DATA,
@@ -146,7 +149,7 @@ def extract(plan: SyncPlan | dict, run_id: str | None) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def stage(plan: SyncPlan | dict, landed: dict) -> dict:
+def stage(plan: SyncPlan | dict, landed: dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Upsert the landed orders into the channel tables in batches; move the high-water mark.
 
     Each order is validated first; a malformed one, or one the database refuses, is
@@ -154,17 +157,17 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     the rest of the batch goes on.
     """
     plan = SyncPlan.from_xcom(plan)
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     cipher = buyer_cipher()
     totals = StageResult(0, 0, 0, 0, 0, 0)
     rejected: list[RejectedOrder] = []
     for batch in batched(read_landed(landed["landing"], conn_id=settings.landing_conn_id, cipher=cipher), STAGE_BATCH):
-        staged, set_aside = _stage_batch(engine, batch, cipher)
+        staged, set_aside = _stage_batch(engine, batch, cipher, account.name)
         totals += staged
         rejected += set_aside
     if plan.moves_high_water_mark:
-        channel_db.set_high_water_mark(engine, JOB, plan.end)
+        channel_db.set_high_water_mark(engine, JOB, plan.end, account=account.name)
     result = {key: getattr(totals, key) for key in ("orders", "new", "updated", "unchanged", "items")}
     result["rejected"] = [r.to_dict() for r in rejected[:MAX_LISTED_FAILURES]]
     result["rejected_count"] = len(rejected)
@@ -173,14 +176,18 @@ def stage(plan: SyncPlan | dict, landed: dict) -> dict:
     return result
 
 
-def _stage_batch(engine, batch: list[LandedOrder], cipher: BuyerDataCipher) -> tuple[StageResult, list[RejectedOrder]]:
-    """Validate, flatten and upsert one batch; record (and return) the orders set aside, clear the mended ones."""
+def _stage_batch(
+    engine, batch: list[LandedOrder], cipher: BuyerDataCipher, account: str
+) -> tuple[StageResult, list[RejectedOrder]]:
+    """Validate, flatten and upsert one batch as ``account``'s orders; record (and return) the orders set aside,
+    clear the mended ones."""
     set_aside: list[RejectedOrder] = []
 
     def malformed(position: int, exc: InvalidOrder) -> None:
         set_aside.append(RejectedOrder(exc.amazon_order_id, f"malformed order: {exc.reason}", batch[position].source))
 
     orders_df, items_df = flatten([landed.order for landed in batch], on_invalid=malformed)
+    orders_df["account"] = account
     staged, refused = channel_db.upsert_staged_isolating(
         engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=cipher
     )
@@ -199,7 +206,7 @@ def _stage_batch(engine, batch: list[LandedOrder], cipher: BuyerDataCipher) -> t
 
 
 @fail_fast_on_permanent_errors
-def channels_with_work(plan: SyncPlan | dict) -> list[str]:
+def channels_with_work(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> list[str]:
     """The fulfilment channels (:data:`CHANNELS`) with work this run; records why the others have none.
 
     With work to do, the settings' store views are first checked against Commerce (:func:`store_setup`):
@@ -209,13 +216,13 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
     if plan.dry_run:
         log.info("dry run: nothing is written to Commerce")
         return []
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     only_ids = plan.only_ids
     for channel in CHANNELS:
         reason = skip_reason(channel, settings)
         if reason:
-            channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason)
+            channel_db.record_skipped(engine, fulfilled_by=channel, reason=reason, account=account.name)
     if not settings.import_enabled:
         return []
     cipher = buyer_cipher()
@@ -230,12 +237,15 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
             limit=1,
             only_ids=only_ids,
             retry=settings.retry_policy,
+            account=account.name,
         )
         changes = channel_db.orders_needing_update(
-            engine, cipher=cipher, fulfilled_by=channel, limit=1, only_ids=only_ids
+            engine, cipher=cipher, fulfilled_by=channel, limit=1, only_ids=only_ids, account=account.name
         )
         if channel == "MERCHANT":
-            changes = changes or channel_db.canceled_orders_to_settle(engine, cipher=cipher, limit=1)
+            changes = changes or channel_db.canceled_orders_to_settle(
+                engine, cipher=cipher, limit=1, account=account.name
+            )
         if work or (changes and channel == "MERCHANT"):
             busy.append(channel)
     if busy:  # the store map must fit Commerce before anything is imported (a SettingsError fails the run)
@@ -249,31 +259,32 @@ def channels_with_work(plan: SyncPlan | dict) -> list[str]:
 
 
 @fail_fast_on_permanent_errors
-def import_chunks(fulfilled_by: str, plan: SyncPlan | dict) -> list[list[str]]:
+def import_chunks(fulfilled_by: str, plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> list[list[str]]:
     """The ids of the orders to import now, in chunks of ``chunk_size`` (one mapped task each)."""
     plan = SyncPlan.from_xcom(plan)
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     ids = channel_db.order_ids_to_import(
         channel_engine(),
         fulfilled_by=fulfilled_by,
         statuses=statuses_to_import(fulfilled_by, settings),
         only_ids=plan.only_ids,
         retry=settings.retry_policy,
+        account=account.name,
     )
     log.info("%s %s orders to import", len(ids), fulfilled_by)
     return list(batched(ids, settings.chunk_size))
 
 
 @fail_fast_on_permanent_errors
-def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
+def import_chunk(fulfilled_by: str, ids: list[str], *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Import one chunk concurrently (``commerce_concurrency``) and record every outcome."""
     from include.adapters.hooks.commerce_api import CommerceHook
 
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     statuses = statuses_to_import(fulfilled_by, settings)
     orders = channel_db.orders_to_import(
-        engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=ids
+        engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=ids, account=account.name
     )
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
@@ -305,16 +316,18 @@ def import_chunk(fulfilled_by: str, ids: list[str]) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def apply_changes(plan: SyncPlan | dict) -> dict:
+def apply_changes(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders."""
     plan = SyncPlan.from_xcom(plan)
     from include.adapters.hooks.commerce_api import CommerceHook
 
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     cipher = buyer_cipher()
-    orders = channel_db.orders_needing_update(engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=plan.only_ids)
-    to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher)
+    orders = channel_db.orders_needing_update(
+        engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=plan.only_ids, account=account.name
+    )
+    to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher, account=account.name)
     if plan.only_ids:
         to_settle = [order for order in to_settle if order.amazon_order_id in set(plan.only_ids)]
     if not orders and not to_settle:
@@ -360,7 +373,9 @@ def apply_changes(plan: SyncPlan | dict) -> dict:
 
 
 @fail_fast_on_permanent_errors
-def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict | None]]) -> dict:
+def summarize(
+    plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict | None]], *, account: Account = DEFAULT_ACCOUNT
+) -> dict:
     """The run's counts per outcome, the orders kept out with their reasons, and the channel totals.
 
     ``results`` are the import and update task results per fulfilment channel. Orders
@@ -380,14 +395,14 @@ def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict 
                 if channel == "MERCHANT":
                     changed_for_push += sum(result["outcomes"].get(k, 0) for k in PUSH_RELEVANT_OUTCOMES)
     engine = channel_engine()
-    policy = load_settings().retry_policy
+    policy = load_settings(account.settings_variable).retry_policy
     now = datetime.now(UTC)
     # Orders staged at or after the plan were read by this run (a plan from before this field: none were).
     planned_at = plan.planned_at or datetime.max.replace(tzinfo=UTC)
     this_run: dict[str, dict[str, Any]] = {r["amazon_order_id"]: dict(r) for r in staged["rejected"]}
     earlier: list[dict[str, Any]] = []
     retried_earlier = waiting = 0
-    for order in channel_db.quarantine(engine):
+    for order in channel_db.quarantine(engine, account=account.name):
         entry = kept_out_entry(order, policy, now)
         waiting += entry.get("next_try") == WAITS_FOR_OPERATOR
         if order.last_seen_at >= planned_at:
@@ -416,7 +431,8 @@ def summarize(plan: SyncPlan | dict, staged: dict, results: dict[str, list[dict 
         "kept_out_this_run": list(this_run.values())[:KEPT_OUT_LISTED],
         "kept_out_earlier": earlier[:KEPT_OUT_LISTED],
         "quarantined_total": len(this_run) + len(earlier),
-        "channel_totals": channel_db.outcome_counts(engine),
+        "channel_totals": channel_db.outcome_counts(engine, account=account.name),
+        "account": account.name,
     }
     log.info("run summary: %s", {k: summary[k] for k in ("staged", "outcomes", "kept_out", "changed_for_push")})
     return summary

@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
 from include import channel_db
+from include.adapters.accounts import DEFAULT_ACCOUNT, Account
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.task_failures import PermanentError, fail_fast_on_permanent_errors
@@ -73,14 +74,20 @@ CLOSED_STATES = ("canceled", "closed")
 
 
 @fail_fast_on_permanent_errors
-def plan_run(params: dict | None, data_interval_start: datetime | None, run_type: str | None = None) -> dict:
+def plan_run(
+    params: dict | None,
+    data_interval_start: datetime | None,
+    run_type: str | None = None,
+    *,
+    account: Account = DEFAULT_ACCOUNT,
+) -> dict:
     """The run's plan: a shipment ``updated_at`` window and/or a list of Amazon order ids.
 
     A backfill run ignores the single-run params (:func:`include.adapters.dag_defaults.run_params`);
     the plan lists what it ignored.
     """
     params, ignored = run_params(params, run_type)
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     channel_db.require_current(engine)
     ids = order_ids(params)
@@ -90,14 +97,14 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
         resend = bool(params.get("resend_refused"))
         log.info("manual run for %s Amazon orders (all their shipments%s)", len(ids), ", refused ones too" * resend)
         return PushPlan(mode="orders", resend_refused=resend, **common).to_xcom()
-    mark = channel_db.high_water_mark(engine, JOB)
+    mark = channel_db.high_water_mark(engine, JOB, account.name)
     explicit = bool(since or until)
     window = shipment_window(
         now=datetime.now(UTC),
         overlap=timedelta(minutes=settings.overlap_minutes),
         high_water_mark=mark,
         data_interval_start=None if explicit else data_interval_start,
-        oldest_order=channel_db.oldest_imported_mfn_order(engine),
+        oldest_order=channel_db.oldest_imported_mfn_order(engine, account=account.name),
         since=since,
         until=until,
     )
@@ -111,13 +118,13 @@ def plan_run(params: dict | None, data_interval_start: datetime | None, run_type
 
 
 @fail_fast_on_permanent_errors
-def find_packages(plan: PushPlan | dict) -> dict:
+def find_packages(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Read the plan's Commerce shipments and record one package per tracking number (nothing written on a dry run)."""
     plan = PushPlan.from_xcom(plan)
     from include.adapters.hooks.commerce_api import CommerceHook
     from include.clients.commerce.search_criteria import SearchCriteria
 
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
     dry_run = plan.dry_run
     shipments: Counter[str] = Counter()
@@ -129,7 +136,7 @@ def find_packages(plan: PushPlan | dict) -> dict:
         if plan.start:
             base.between("updated_at", plan.start, plan.end)
         if plan.amazon_order_ids:
-            orders = channel_db.tracking_orders_by_amazon_id(engine, plan.amazon_order_ids)
+            orders = channel_db.tracking_orders_by_amazon_id(engine, plan.amazon_order_ids, account=account.name)
             commerce_ids = sorted(o.commerce_order_id for o in orders)
             criteria = [base.copy().where("order_id", chunk, "in") for chunk in batched(commerce_ids, ORDER_ID_CHUNK)]
         elif plan.start < plan.end:
@@ -140,9 +147,11 @@ def find_packages(plan: PushPlan | dict) -> dict:
                 yield from client.iter_shipments(search, page_size=100)
 
         for batch in batched(all_shipments(), SHIPMENT_BATCH):
-            _handle_batch(client, engine, settings.commerce_concurrency, batch, dry_run, shipments, packages, listed)
+            _handle_batch(
+                client, engine, settings.commerce_concurrency, batch, dry_run, shipments, packages, listed, account.name
+            )
     if plan.move_mark:
-        channel_db.set_high_water_mark(engine, JOB, plan.end)
+        channel_db.set_high_water_mark(engine, JOB, plan.end, account=account.name)
     result = {"shipments": _counts(shipments, SHIPMENT_KEYS), "packages": _counts(packages, PACKAGE_KEYS)}
     result["listed"] = listed[:MAX_LISTED]
     log.info("shipments %s; packages %s", result["shipments"], result["packages"])
@@ -169,10 +178,11 @@ def _handle_batch(
     shipments: Counter[str],
     packages: Counter[str],
     listed: list[dict],
+    account: str,
 ) -> None:
-    """Packages for one batch of shipments: channel look-up, item links, compare with what is recorded, save."""
+    """Packages for one batch of shipments (of ``account``'s orders; other shipments are not ours): channel look-up, item links, compare with what is recorded, save."""
     shipments["read"] += len(batch)
-    orders = channel_db.tracking_orders_by_commerce_id(engine, [int(s["order_id"]) for s in batch])
+    orders = channel_db.tracking_orders_by_commerce_id(engine, [int(s["order_id"]) for s in batch], account=account)
     ours = []
     for shipment in batch:
         order = orders.get(int(shipment["order_id"]))
@@ -219,7 +229,7 @@ def _handle_batch(
             shown = package.to_dict()
             listed.append({k: shown[k] for k in LISTED_FIELDS})
     if not dry_run:
-        channel_db.save_shipment_pushes(engine, new, changed)
+        channel_db.save_shipment_pushes(engine, new, changed, account=account)
 
 
 def _item_links(
@@ -264,7 +274,7 @@ CONFIRM, COMPLETE = "confirm", "complete"
 
 
 @fail_fast_on_permanent_errors
-def steps_with_work(plan: PushPlan | dict) -> list[str]:
+def steps_with_work(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> list[str]:
     """The steps to run after finding packages: :data:`CONFIRM` when packages wait, :data:`COMPLETE` when orders could close."""
     plan = PushPlan.from_xcom(plan)
     if plan.dry_run:
@@ -272,9 +282,11 @@ def steps_with_work(plan: PushPlan | dict) -> list[str]:
         return []
     engine = channel_engine()
     only_ids = plan.only_ids
-    if channel_db.pushes_to_send(engine, only_ids=only_ids, limit=1, resend_refused=plan.resend_refused):
+    if channel_db.pushes_to_send(
+        engine, only_ids=only_ids, limit=1, resend_refused=plan.resend_refused, account=account.name
+    ):
         return [CONFIRM, COMPLETE]
-    if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1):
+    if channel_db.orders_to_complete(engine, only_ids=only_ids, limit=1, account=account.name):
         return [COMPLETE]
     return []
 
@@ -287,7 +299,7 @@ class AmazonCredentialsError(PermanentError):
 
 
 @fail_fast_on_permanent_errors
-def confirm_packages(plan: PushPlan | dict) -> dict:
+def confirm_packages(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens."""
     plan = PushPlan.from_xcom(plan)
     import httpx
@@ -297,14 +309,16 @@ def confirm_packages(plan: PushPlan | dict) -> dict:
     from include.clients.amazon.errors import SpApiError
 
     engine = channel_engine()
-    pushes = channel_db.pushes_to_send(engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused)
+    pushes = channel_db.pushes_to_send(
+        engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused, account=account.name
+    )
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
     traffic = ClientStats()
     held = _held_orders(sorted({p.commerce_order_id for p in pushes if p.commerce_order_id is not None}))
     if pushes:
-        with SpApiHook().get_client() as client:
+        with SpApiHook(account.conn_id).get_client() as client:
             traffic = client.stats
             for amazon_id, group in groupby(pushes, key=lambda p: p.amazon_order_id):
                 waiting = list(group)
@@ -413,14 +427,14 @@ class Completion:
 
 
 @fail_fast_on_permanent_errors
-def complete_orders(plan: PushPlan | dict) -> dict:
+def complete_orders(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
     """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
     plan = PushPlan.from_xcom(plan)
     from include.adapters.hooks.commerce_api import CommerceHook
 
-    settings = load_settings()
+    settings = load_settings(account.settings_variable)
     engine = channel_engine()
-    orders = channel_db.orders_to_complete(engine, only_ids=plan.only_ids)
+    orders = channel_db.orders_to_complete(engine, only_ids=plan.only_ids, account=account.name)
     results: list[Completion] = []
     if orders:
         confirmed: dict[str, list[tuple[str, str]]] = {}
@@ -500,7 +514,14 @@ def _qty(item: dict, key: str) -> float:
 
 
 @fail_fast_on_permanent_errors
-def summarize(plan: PushPlan | dict, found: dict | None, confirmed: dict | None, completed: dict | None) -> dict:
+def summarize(
+    plan: PushPlan | dict,
+    found: dict | None,
+    confirmed: dict | None,
+    completed: dict | None,
+    *,
+    account: Account = DEFAULT_ACCOUNT,
+) -> dict:
     """The run in one readable dict: shipments read, packages found, confirmed, failed and refused with reasons."""
     plan = PushPlan.from_xcom(plan)
     engine = channel_engine()
@@ -523,9 +544,10 @@ def summarize(plan: PushPlan | dict, found: dict | None, confirmed: dict | None,
         "orders_completed_ids": completed.get("orders_completed", []),
         "completion_problems": completed.get("problems", []),
         "channel_totals": {
-            "packages": channel_db.push_counts(engine),
-            "orders_awaiting_completion": len(channel_db.orders_to_complete(engine)),
+            "packages": channel_db.push_counts(engine, account=account.name),
+            "orders_awaiting_completion": len(channel_db.orders_to_complete(engine, account=account.name)),
         },
+        "account": account.name,
     }
     if plan.dry_run:
         summary["would_send"] = (found or {}).get("listed", [])

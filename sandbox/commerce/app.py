@@ -307,8 +307,12 @@ def create_app(db_url: str, marketplace_stores: bool = False) -> FaultInjector:
 
     @api.post("/_sandbox/reset", tags=["sandbox"])
     def reset() -> dict[str, Any]:
-        """Empty every table, reseed stores (added ones are gone) and products, faults off, clock back to now."""
+        """Empty every table, reseed stores (added ones are gone; with ``marketplace_stores``, those are reopened) and
+        products, faults off, clock back to now."""
         db.reset()
+        if marketplace_stores:
+            with db.write() as conn:
+                stores.open_marketplace_stores(conn, db.now())
         refresh_store_contexts()
         db.set_clock_offset(0)
         injector.reset()

@@ -1,8 +1,14 @@
 """The SP-API sandbox as an ASGI app: LWA, Orders v2026-01-01, Orders v0 confirmShipment, admin API.
 
-``create_app(seed=None, orders=200, hours=24, rate_limit_mode="default", rate_factor=1.0)``
+``create_app(seed=None, orders=200, hours=24, rate_limit_mode="default", rate_factor=1.0, region=None, state=None)``
 returns the app wrapped in :class:`sandbox.faults.FaultInjector`. The admin API lives
 under ``/_sandbox`` (documented in the README's "SP-API sandbox" section).
+
+``region`` (NA, EU or FE) makes the app answer as that region's endpoint: a marketplace of
+another region gets Amazon's 400 InvalidInput, and only sellers authorised in the region (or
+the built-in seller) are served. ``None`` (one port for everything, the default) answers for
+every region. Apps of several regions share one ``state`` (:class:`SpApiState`): the sellers
+(:mod:`sandbox.spapi.sellers`), each with its own orders, usage plans and confirmations.
 """
 
 from __future__ import annotations
@@ -22,12 +28,11 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sandbox.catalog import MARKETPLACES
 from sandbox.faults import FaultInjector
 from sandbox.generator import cancel, generate_orders, next_version, order_status, summarize
 from sandbox.spapi import shipments
 from sandbox.spapi.auth import LwaError, LwaTokens
-from sandbox.spapi.errors import QUOTA_EXCEEDED, ApiError, invalid_input
+from sandbox.spapi.errors import ACCESS_DENIED, QUOTA_EXCEEDED, ApiError, invalid_input
 from sandbox.spapi.rate_limits import RateLimiter, format_rate
 from sandbox.spapi.search import (
     FULFILLMENT_STATUSES,
@@ -36,9 +41,11 @@ from sandbox.spapi.search import (
     TokenCodec,
     parse_included,
     parse_search,
+    split_list,
 )
 from sandbox.spapi.search import MIN_AGE as TWO_MINUTES
-from sandbox.spapi.store import SECTIONS, OrderStore, StoreError, project
+from sandbox.spapi.sellers import Seller, SellerError, Sellers, region_of
+from sandbox.spapi.store import SECTIONS, StoreError, project
 from sandbox.spapi.times import floor_seconds, iso_z, parse_iso, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,15 +67,28 @@ class SandboxClock:
 class SpApiState:
     """Everything one sandbox instance holds."""
 
-    store: OrderStore = field(default_factory=OrderStore)
+    sellers: Sellers = field(default_factory=Sellers)
     clock: SandboxClock = field(default_factory=SandboxClock)
     tokens: LwaTokens = field(default_factory=LwaTokens)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     codec: TokenCodec = field(default_factory=lambda: TokenCodec(secrets.token_bytes(32)))
-    confirmations: list[dict[str, Any]] = field(default_factory=list)  # guarded by store.lock
 
-    def known_marketplaces(self) -> set[str]:
-        return set(MARKETPLACES) | self.store.marketplaces()
+    @property
+    def store(self):
+        """The built-in seller's orders."""
+        return self.sellers.builtin.store
+
+    def register_seller(self, body: Any) -> Seller:
+        """Register a seller; LWA accepts its refresh token (with the sandbox's client id and secret) from now on."""
+        seller = self.sellers.register(body)
+        self.tokens.allow(seller.refresh_token)
+        return seller
+
+    def reset(self) -> None:
+        for seller in self.sellers.all():
+            if seller is not self.sellers.builtin:
+                self.tokens.forget(seller.refresh_token)
+        self.sellers.reset()
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -101,11 +121,20 @@ def create_app(
     hours: float = 24,
     rate_limit_mode: str = "default",
     rate_factor: float = 1.0,
+    region: str | None = None,
+    state: SpApiState | None = None,
 ) -> Any:
-    """Build the SP-API sandbox; with ``seed`` set, ``orders`` orders over ``hours`` are generated at start."""
-    state = SpApiState(limiter=RateLimiter(rate_limit_mode, rate_factor))
+    """Build the SP-API sandbox; with ``seed`` set, ``orders`` orders over ``hours`` are generated at start.
+
+    ``region``: the endpoint this app answers as (None: every region); ``state``: shared with the apps of
+    the other regions (a new one with these rate limits when None).
+    """
+    if state is None:
+        state = SpApiState(limiter=RateLimiter(rate_limit_mode, rate_factor))
     if seed is not None:
-        state.store.put_timelines(generate_orders(orders, hours, seed, state.clock.now()))
+        builtin = state.sellers.builtin
+        marketplaces = builtin.marketplace_ids if builtin.region else None
+        state.store.put_timelines(generate_orders(orders, hours, seed, state.clock.now(), marketplaces=marketplaces))
     app = FastAPI(title="Amazon SP-API sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
     app.state.spapi = state
 
@@ -117,7 +146,7 @@ def create_app(
     # -- health and LWA -------------------------------------------------------------------------
     @app.get("/_sandbox/health")
     def health() -> Response:
-        return _json(200, {"status": "ok", "orders": len(state.store)})
+        return _json(200, {"status": "ok", "region": region, "orders": sum(len(s.store) for s in state.sellers.all())})
 
     @app.post("/auth/o2/token")
     async def lwa_token(request: Request) -> Response:
@@ -140,10 +169,13 @@ def create_app(
 
     # -- SP-API operations ----------------------------------------------------------------------
     def call(request: Request, operation: str, handler: Any) -> Response:
-        """Auth, usage plan, then the operation; errors become SP-API ErrorList bodies."""
+        """Auth, usage plan, then the operation (``handler(now, seller)``); errors become SP-API ErrorList bodies."""
         now = state.clock.now()
         try:
             key = state.tokens.authorize(request.headers.get("x-amz-access-token"), now)
+            seller = state.sellers.by_token(key)
+            if seller is None or (region and seller.region and seller.region != region):
+                raise ApiError(403, "Unauthorized", ACCESS_DENIED, "Access to requested resource is denied.")
         except ApiError as exc:
             return _json(exc.status, exc.body())
         decision = state.limiter.acquire(key, operation)
@@ -151,7 +183,7 @@ def create_app(
         if not decision.allowed:
             return _json(429, ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED).body(), headers)
         try:
-            status, body = handler(now)
+            status, body = handler(now, seller)
         except ApiError as exc:
             return _json(exc.status, exc.body(), headers)
         except Exception:
@@ -163,9 +195,20 @@ def create_app(
             return Response(status_code=204, headers=headers)
         return _json(status, body, headers)
 
-    def search_orders(request: Request, now: datetime) -> tuple[int, Any]:
+    def check_region(marketplace_ids: list[str]) -> None:
+        """Amazon's 400 for a marketplace this region's endpoint does not serve."""
+        wrong = [m for m in marketplace_ids if region and region_of(m) not in (None, region)]
+        if wrong:
+            raise invalid_input(
+                f"Invalid marketplaceIds: {', '.join(wrong)}.",
+                f"These marketplaces are not served by the {region} endpoint (sellingpartnerapi-{region.lower()}).",
+            )
+
+    def search_orders(request: Request, now: datetime, seller: Seller) -> tuple[int, Any]:
         params = request.query_params
-        query = parse_search(params.get, params.getlist, now, state.known_marketplaces())
+        check_region(split_list(params.getlist("marketplaceIds")))
+        store = seller.store
+        query = parse_search(params.get, params.getlist, now, seller.known_marketplaces())
         if query.token:
             page = state.codec.decode(query.token, query, now)
             snapshot, cursor = page.snapshot, page.cursor
@@ -174,13 +217,11 @@ def create_app(
         before = query.before or snapshot - TWO_MINUTES
         keys, more = ([], False)
         if query.after <= before:
-            keys, more = state.store.search(
-                query.by, query.after, before, snapshot, query.filters, cursor, query.page_size
-            )
+            keys, more = store.search(query.by, query.after, before, snapshot, query.filters, cursor, query.page_size)
         found = []
-        with state.store.lock:
+        with store.lock:
             for _, order_id in keys:
-                record = state.store.record(order_id)
+                record = store.record(order_id)
                 version = (record.at(now) or record.at(snapshot)) if record else None
                 if version is not None:
                     found.append(version)
@@ -193,11 +234,11 @@ def create_app(
 
     @app.get("/orders/2026-01-01/orders")
     def search_orders_route(request: Request) -> Response:
-        return call(request, "searchOrders", lambda now: search_orders(request, now))
+        return call(request, "searchOrders", lambda now, seller: search_orders(request, now, seller))
 
-    def get_order(request: Request, order_id: str, now: datetime) -> tuple[int, Any]:
+    def get_order(request: Request, order_id: str, now: datetime, seller: Seller) -> tuple[int, Any]:
         included = parse_included(request.query_params.getlist)
-        record = state.store.record(order_id)
+        record = seller.store.record(order_id)
         version = record.at(now) if record else None
         if version is None:
             if not ORDER_ID.match(order_id):
@@ -207,32 +248,43 @@ def create_app(
 
     @app.get("/orders/2026-01-01/orders/{order_id}")
     def get_order_route(request: Request, order_id: str) -> Response:
-        return call(request, "getOrder", lambda now: get_order(request, order_id, now))
+        return call(request, "getOrder", lambda now, seller: get_order(request, order_id, now, seller))
 
-    def confirm_shipment(order_id: str, raw: bytes, now: datetime) -> tuple[int, Any]:
+    def confirm_shipment(order_id: str, raw: bytes, now: datetime, seller: Seller) -> tuple[int, Any]:
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise invalid_input("The request body is not valid JSON.") from None
         shipments.validate_request(body)
+        if isinstance(body, dict) and body.get("marketplaceId"):
+            check_region([str(body["marketplaceId"])])
         stamp = floor_seconds(now)
-        with state.store.lock:
-            record = state.store.record(order_id)
+        with seller.store.lock:
+            record = seller.store.record(order_id)
             current = record.at(now) if record else None
             if current is None:
                 raise shipments.not_found(order_id)
             if stamp < record.versions[-1].time:
                 stamp = record.versions[-1].time
             version = shipments.apply(current.order, body, stamp)
-            state.store.append_version(order_id, version)
-            state.confirmations.append({"orderId": order_id, "body": body, "receivedAt": iso_z(now)})
+            seller.store.append_version(order_id, version)
+            seller.confirmations.append({"orderId": order_id, "body": body, "receivedAt": iso_z(now)})
         return 204, None
 
     @app.post("/orders/v0/orders/{order_id}/shipmentConfirmation")
     async def confirm_shipment_route(request: Request, order_id: str) -> Response:
         raw = await request.body()
         return await run_in_threadpool(
-            call, request, "confirmShipment", lambda now: confirm_shipment(order_id, raw, now)
+            call, request, "confirmShipment", lambda now, seller: confirm_shipment(order_id, raw, now, seller)
+        )
+
+    @app.get("/sellers/v1/marketplaceParticipations")
+    def marketplace_participations(request: Request) -> Response:
+        """Sellers API v1 getMarketplaceParticipations: the seller's marketplaces this endpoint serves."""
+        return call(
+            request,
+            "getMarketplaceParticipations",
+            lambda now, seller: (200, {"payload": seller.participations(region)}),
         )
 
     # -- admin API ------------------------------------------------------------------------------
@@ -246,11 +298,26 @@ def create_app(
     def admin_error(message: str, status: int = 400) -> Response:
         return _json(status, {"message": message})
 
+    def seller_of(request: Request) -> Seller:
+        """The seller named by the ``seller`` query parameter (default: the built-in seller)."""
+        return state.sellers.get(request.query_params.get("seller"))
+
+    @app.exception_handler(SellerError)
+    async def seller_error(request: Request, exc: SellerError) -> Response:
+        return admin_error(str(exc), 404 if str(exc).startswith("no seller") else 400)
+
+    @app.post("/_sandbox/sellers")
+    async def register_seller(request: Request) -> Response:
+        seller = state.register_seller(await admin_body(request))
+        return _json(200, seller.to_json())
+
+    @app.get("/_sandbox/sellers")
+    def list_sellers() -> Response:
+        return _json(200, {"sellers": [s.to_json() for s in state.sellers.all()]})
+
     @app.post("/_sandbox/reset")
     def reset() -> Response:
-        state.store.clear()
-        with state.store.lock:
-            state.confirmations.clear()
+        state.reset()
         state.clock.fixed = None
         state.limiter.reset()
         return _json(200, {"status": "reset"})
@@ -290,20 +357,21 @@ def create_app(
 
     @app.post("/_sandbox/orders")
     async def put_orders(request: Request) -> Response:
+        seller = seller_of(request)
         body = await admin_body(request)
         if isinstance(body, dict):
             body = [body]
         if not isinstance(body, list):
             return admin_error("expected a JSON list of Order objects")
         try:
-            ids = await run_in_threadpool(state.store.put_orders, body)
+            ids = await run_in_threadpool(seller.store.put_orders, body)
         except StoreError as exc:
             return admin_error(str(exc))
         return _json(200, {"stored": len(ids), "orderIds": ids})
 
     @app.get("/_sandbox/orders")
-    def list_orders() -> Response:
-        now = state.clock.now()
+    def list_orders(request: Request) -> Response:
+        seller, now = seller_of(request), state.clock.now()
         rows = [
             {
                 "orderId": order_id,
@@ -311,12 +379,13 @@ def create_app(
                 "createdTime": version.order.get("createdTime"),
                 "lastUpdatedTime": version.order.get("lastUpdatedTime"),
             }
-            for order_id, version in state.store.current(now)
+            for order_id, version in seller.store.current(now)
         ]
         return _json(200, {"now": iso_z(now), "orders": rows})
 
     @app.post("/_sandbox/orders/generate")
     async def generate(request: Request) -> Response:
+        seller = seller_of(request)
         body = await admin_body(request)
         body = {} if body is None else body
         if not isinstance(body, dict):
@@ -330,18 +399,20 @@ def create_app(
         now = state.clock.now()
 
         def run() -> dict[str, Any]:
-            timelines = generate_orders(count, hours, seed, now)
-            state.store.put_timelines(timelines)
+            marketplaces = seller.marketplace_ids if seller.region else None  # the built-in one: every region
+            timelines = generate_orders(count, hours, seed, now, marketplaces=marketplaces)
+            seller.store.put_timelines(timelines)
             return summarize(timelines)
 
         return _json(200, await run_in_threadpool(run))
 
     @app.get("/_sandbox/orders/{order_id}")
-    def order_timeline(order_id: str) -> Response:
-        record = state.store.record(order_id)
+    def order_timeline(request: Request, order_id: str) -> Response:
+        store = seller_of(request).store
+        record = store.record(order_id)
         if record is None:
             return admin_error(f"no order {order_id}", 404)
-        with state.store.lock:
+        with store.lock:
             versions = [v.order for v in record.versions]
         return _json(200, {"orderId": order_id, "versions": versions})
 
@@ -351,8 +422,9 @@ def create_app(
         if not isinstance(body, dict) or body.get("status") not in FULFILLMENT_STATUSES:
             return admin_error(f'expected {{"status": one of {", ".join(FULFILLMENT_STATUSES)}}}')
         now = floor_seconds(state.clock.now())
-        with state.store.lock:
-            record = state.store.record(order_id)
+        store = seller_of(request).store
+        with store.lock:
+            record = store.record(order_id)
             current = record.at(now) if record else None
             if current is None:
                 return admin_error(f"no order {order_id} at {iso_z(now)}", 404)
@@ -368,12 +440,13 @@ def create_app(
                 if status == "SHIPPED":
                     for item in version["orderItems"]:
                         item["fulfillment"] = {"quantityFulfilled": item["quantityOrdered"], "quantityUnfulfilled": 0}
-            stored = state.store.append_version(order_id, version)
+            stored = store.append_version(order_id, version)
         return _json(200, {"order": project(stored, SECTIONS)})
 
     @app.get("/_sandbox/shipment-confirmations")
-    def list_confirmations() -> Response:
-        with state.store.lock:
-            return _json(200, list(state.confirmations))
+    def list_confirmations(request: Request) -> Response:
+        seller = seller_of(request)
+        with seller.store.lock:
+            return _json(200, list(seller.confirmations))
 
     return RequestIdMiddleware(FaultInjector(app))

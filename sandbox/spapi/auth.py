@@ -41,6 +41,16 @@ class LwaTokens:
         self._grants: dict[str, _Grant] = {}
         self._lock = threading.Lock()
 
+    def allow(self, refresh_token: str) -> None:
+        """Accept ``refresh_token`` (a registered seller's) with the sandbox's client id."""
+        with self._lock:
+            self._refresh[refresh_token] = credentials.LWA_CLIENT_ID
+
+    def forget(self, refresh_token: str) -> None:
+        with self._lock:
+            self._refresh.pop(refresh_token, None)
+            self._grants = {t: g for t, g in self._grants.items() if g.refresh_token != refresh_token}
+
     def issue(self, form: dict[str, Any], now: datetime) -> dict[str, Any]:
         """Answer a ``grant_type=refresh_token`` request or raise :class:`LwaError`."""
         grant_type = form.get("grant_type")
@@ -59,7 +69,9 @@ class LwaTokens:
         if not secrets.compare_digest(self._clients.get(client_id, "\0"), secret):
             raise LwaError(401, "invalid_client", "Client authentication failed")
         refresh_token = str(form["refresh_token"])
-        if self._refresh.get(refresh_token) != client_id:
+        with self._lock:
+            known = self._refresh.get(refresh_token)
+        if known != client_id:
             raise LwaError(400, "invalid_grant", "The request has an invalid grant parameter : refresh_token")
         access_token = "Atza|" + secrets.token_urlsafe(48)
         with self._lock:

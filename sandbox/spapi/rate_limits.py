@@ -16,6 +16,7 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "searchOrders": (0.0056, 20),
     "getOrder": (0.5, 30),
     "confirmShipment": (2.0, 10),
+    "getMarketplaceParticipations": (0.016, 15),
 }
 MODES = ("off", "default", "scaled")
 

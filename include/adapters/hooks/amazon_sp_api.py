@@ -32,6 +32,7 @@ from airflow.sdk import BaseHook
 
 from include.clients.amazon.client import DEFAULT_LWA_ENDPOINT, SpApiClient
 from include.clients.amazon.rate_limit import RatePacer
+from include.domain.marketplaces import marketplace as marketplace_info
 
 _PACERS: dict[str, RatePacer] = {}
 _PACERS_LOCK = threading.Lock()
@@ -118,11 +119,37 @@ class SpApiHook(BaseHook):
         return self.extra.get("lwa_endpoint") or DEFAULT_LWA_ENDPOINT
 
     @property
-    def marketplace_ids(self) -> list[str]:
-        """The marketplaces this seller syncs (extra ``marketplace_ids``: a list or a comma-separated string)."""
+    def region(self) -> str | None:
+        """NA, EU or FE from an Amazon SP-API host (``sellingpartnerapi-eu.amazon.com``); None for another host."""
+        host = self.endpoint.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].lower()
+        for region in ("na", "eu", "fe"):
+            if host in (f"sellingpartnerapi-{region}.amazon.com", f"sandbox.sellingpartnerapi-{region}.amazon.com"):
+                return region.upper()
+        return None
+
+    def marketplace_ids(self, client: SpApiClient | None = None) -> list[str]:
+        """The marketplaces this seller syncs: extra ``marketplace_ids`` (a list or a comma-separated string), or,
+        when the extra has none, those ``getMarketplaceParticipations`` says the seller participates in (``client``
+        needed then). A marketplace of another region than the host's is refused with a clear error."""
         ids = _split_ids(self.extra.get("marketplace_ids"))
+        if not ids and client is not None:
+            ids = [
+                p["marketplace"]["id"]
+                for p in client.marketplace_participations()
+                if (p.get("participation") or {}).get("isParticipating") and (p.get("marketplace") or {}).get("id")
+            ]
         if not ids:
-            raise ValueError(f"connection {self.amazon_sp_api_conn_id!r} has no marketplace_ids in its extra")
+            raise ValueError(
+                f"connection {self.amazon_sp_api_conn_id!r} has no marketplace_ids in its extra"
+                + ("" if client is None else " and the seller participates in no marketplace")
+            )
+        region = self.region
+        wrong = [m for m in ids if region and (info := marketplace_info(m)) and info.region != region]
+        if wrong:
+            raise ValueError(
+                f"connection {self.amazon_sp_api_conn_id!r}: marketplace(s) {', '.join(wrong)} are not in region "
+                f"{region} of its host; an account is one region (add another account for the others)"
+            )
         return ids
 
     def get_client(self) -> SpApiClient:

@@ -312,6 +312,19 @@ class SpApiClient:
             raise SpApiError(200, "InvalidResponse", "getOrder response has no order object", operation="getOrder")
         return order
 
+    def marketplace_participations(self) -> list[dict]:
+        """The seller's ``MarketplaceParticipation`` s (Sellers API v1 ``getMarketplaceParticipations``)."""
+        body = self._json("getMarketplaceParticipations", self._call(
+            "getMarketplaceParticipations", "GET", "/sellers/v1/marketplaceParticipations"
+        ))  # fmt: skip
+        payload = body.get("payload")
+        if not isinstance(payload, list):
+            raise SpApiError(
+                200, "InvalidResponse", "getMarketplaceParticipations response has no payload list",
+                operation="getMarketplaceParticipations",
+            )  # fmt: skip
+        return payload
+
     def confirm_shipment(
         self,
         order_id: str,

@@ -50,6 +50,7 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
     "searchOrders": UsagePlan(rate=0.0056, burst=20),
     "getOrder": UsagePlan(rate=0.5, burst=30),
     "confirmShipment": UsagePlan(rate=2.0, burst=10),
+    "getMarketplaceParticipations": UsagePlan(rate=0.016, burst=15),
 }
 
 
