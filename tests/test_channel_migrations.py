@@ -268,3 +268,17 @@ def test_the_dags_create_an_empty_database_and_refuse_one_they_do_not_know(tmp_p
     with pytest.raises(db.SchemaNotCurrent, match="cannot be upgraded"):
         db.upgrade(engine)
     engine.dispose()
+
+
+def test_tasks_starting_together_on_an_empty_database_all_find_it_current(tmp_path):
+    """The sync, the push and the retention DAG may start at once on a new deployment: one creates the tables, the
+    others wait for its upgrade instead of calling a half-created database legacy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'channel.db'}"
+    engines = [create_engine(url, connect_args={"timeout": 30}) for _ in range(4)]
+    with ThreadPoolExecutor(len(engines)) as pool:
+        states = list(pool.map(lambda engine: db.require_current(engine).status, engines))
+    assert states == ["current"] * len(engines)
+    for engine in engines:
+        engine.dispose()

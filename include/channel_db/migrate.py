@@ -18,9 +18,12 @@ Airflow's metadata database, never mixes the two). The DAGs run only on a
 from __future__ import annotations
 
 import argparse
+import fcntl
 import logging
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -29,7 +32,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection, Engine, column, create_engine, inspect, select, table
+from sqlalchemy import Connection, Engine, column, create_engine, inspect, select, table, text
 
 from include.adapters.task_failures import PermanentError
 from include.channel_db.statements import tx
@@ -130,6 +133,42 @@ def upgrade(bind: Engine | Connection, revision: str = "head") -> tuple[SchemaSt
     return before, after
 
 
+@contextmanager
+def _migration_lock(bind: Engine | Connection) -> Iterator[None]:
+    """Hold the database-wide migration lock: a lock file beside a SQLite file, ``GET_LOCK`` on MySQL/MariaDB,
+    an advisory lock on PostgreSQL (both on a connection of their own). No lock for a bare Connection or in-memory
+    SQLite: nothing else can reach those."""
+    if not isinstance(bind, Engine):
+        yield
+        return
+    dialect, database = bind.dialect.name, bind.url.database
+    if dialect == "sqlite":
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    lock, unlock = {
+        "postgresql": ("SELECT pg_advisory_lock(7406)", "SELECT pg_advisory_unlock(7406)"),
+        "mysql": ("SELECT GET_LOCK('channel_db_migrate', 120)", "SELECT RELEASE_LOCK('channel_db_migrate')"),
+        "mariadb": ("SELECT GET_LOCK('channel_db_migrate', 120)", "SELECT RELEASE_LOCK('channel_db_migrate')"),
+    }.get(dialect, (None, None))
+    if lock is None:
+        yield
+        return
+    with bind.connect() as conn:
+        conn.execute(text(lock))
+        try:
+            yield
+        finally:
+            conn.execute(text(unlock))
+
+
 def require_current(bind: Engine | Connection) -> SchemaState:
     """What the DAGs do first: go on at the head revision, create an empty database, refuse anything else.
 
@@ -137,13 +176,13 @@ def require_current(bind: Engine | Connection) -> SchemaState:
     the command that upgrades the database.
     """
     state = schema_state(bind)
-    if state.status == "empty":
-        try:
-            return upgrade(bind)[1]
-        except Exception:
-            state = schema_state(bind)  # another task may have created it at the same time
-            if state.status != "current":
-                raise
+    if state.status != "current":
+        # Several tasks may start at once on a new database: one creates it, the others wait for it under the lock
+        # (and would otherwise see its tables before its revision, and call it legacy).
+        with _migration_lock(bind):
+            state = schema_state(bind)
+            if state.status == "empty":
+                return upgrade(bind)[1]
     if state.status != "current":
         raise SchemaNotCurrent(
             f"the channel database {state.describe()}: run `{UPGRADE_COMMAND}` "
@@ -186,9 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="scripts/channel-db", description="Schema migrations of the channel database."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("upgrade", "bring the channel database to this code's schema"),
+    for name, summary in (("upgrade", "bring the channel database to this code's schema"),
                        ("current", "say where the channel database stands (exit 1 unless current)")):  # fmt: skip
-        command_parser = sub.add_parser(name, help=text)
+        command_parser = sub.add_parser(name, help=summary)
         command_parser.add_argument("--url", help="SQLAlchemy URL (default: the channel_db Airflow connection)")
     revision = sub.add_parser("revision", help="write the next revision file from the changes made in tables.py")
     revision.add_argument("-m", "--message", required=True)
