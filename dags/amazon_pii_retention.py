@@ -5,8 +5,9 @@ Amazon lets us keep buyer data (names, e-mail relay addresses, delivery
 addresses, phone numbers, business buyers' company and tax data) only as long
 as the order needs it: at most 30 days after delivery. Every day this DAG
 removes it from orders whose last Amazon update in a final status (shipped,
-cancelled, unfulfillable) is older than `pii_retention_days` (settings, 30 by
-default).
+cancelled, unfulfillable) is older than `pii_retention_days` of the order's seller
+account (its settings Variable; 30 by default). One run handles every account of
+the accounts file, each with its own retention and landing store (`landing_uri`).
 
 * **purge_channel_orders** — in `channel_order`, the buyer columns are emptied
   and the raw order (payload) keeps only ids, statuses, amounts, SKUs and
@@ -16,12 +17,13 @@ default).
 * **purge_landing_pages** — every landed version of those orders, and any
   landed order past retention, is redacted in place in the landing store's
   pages (line numbers kept: the pages stay replayable).
-* **summarize** — the counts; the run's note says how many orders were purged.
+* **summarize** — the counts, per account and in total; the run's note says how
+  many orders were purged for each account.
 
 A purged order Amazon returns again unchanged stays as it is (never re-imported
 or stored again); a newer version is stored encrypted and purged again on
-schedule. Connections: `channel_db`, `amazon_pii_key`. Settings: Variable
-`amazon_order_settings` (`pii_retention_days`, `landing_uri`).
+schedule. Connections: `channel_db`, `amazon_pii_key`. Settings: each account's
+Variable (`amazon_order_settings` for `default`: `pii_retention_days`, `landing_uri`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from include.tasks import pii_retention
 
 
 @dag(
-    description="Removes buyer data of orders past pii_retention_days (Amazon's data protection rules): daily.",
+    description="Removes buyer data of orders past their account's pii_retention_days (Amazon's data protection): daily.",
     schedule=CronDataIntervalTimetable("30 3 * * *", timezone="UTC"),
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -4,15 +4,18 @@ An Airflow 3 plugin: a FastAPI app mounted at ``/amazon-sync`` (``fastapi_apps``
 external view (``external_views``) that puts "Amazon orders" in the UI's navigation and shows
 ``/amazon-sync/`` in the UI's frame. Reference: ``docs/amazon-orders.md``.
 
-* Every route needs an Airflow user (the API server's own ``get_user``: the UI's ``_token``
-  cookie or a ``Bearer`` token); reads need read access to ``amazon_order_sync``.
+* Every route reads one seller account of the accounts file (``account``, default ``default``;
+  an unknown name is a 404 listing the known ones) and needs an Airflow user (the API server's
+  own ``get_user``: the UI's ``_token`` cookie or a ``Bearer`` token) with read access to that
+  account's order sync DAG (``amazon_order_sync``, ``amazon_order_sync_<account>``).
 * Reads come from the channel database through the ``channel_db`` connection
-  (``include/ops/orders_page.py``: no buyer data, no writes) and, for the runs, from
-  Airflow's metadata database.
-* "Retry now" and "Re-push" trigger ``amazon_order_sync`` / ``amazon_tracking_push`` with
-  ``{"amazon_order_ids": [...]}`` (the push also with ``"resend_refused": true``) through Airflow's REST API (``POST /api/v2/dags/{dag_id}/dagRuns``)
-  with the caller's own token, so Airflow's permissions and audit log apply; a user who may
-  not trigger the DAG gets 403 here first, and the page shows read-only.
+  (``include/ops/orders_page.py``: that account's rows only, no buyer data, no writes) and, for
+  the runs, from Airflow's metadata database (the account's own DAGs).
+* "Retry now" and "Re-push" trigger the account's order sync / tracking push DAG with
+  ``{"amazon_order_ids": [...]}`` (the push also with ``"resend_refused": true``) through Airflow's
+  REST API (``POST /api/v2/dags/{dag_id}/dagRuns``) with the caller's own token, so Airflow's
+  permissions and audit log apply; a user who may not trigger that DAG gets 403 here first, and
+  the page shows read-only.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from airflow.plugins_manager import AirflowPlugin
@@ -28,9 +31,12 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+if TYPE_CHECKING:
+    from include.adapters.accounts import Account
+
 URL_PREFIX = "/amazon-sync"
 SYNC, PUSH = "amazon_order_sync", "amazon_tracking_push"
-#: The task whose return value carries each DAG's SP-API traffic (``sp_api``: requests, 429s, retries).
+#: The task whose return value carries each job's SP-API traffic (``sp_api``: requests, 429s, retries).
 TRAFFIC_TASKS = {SYNC: "extract_orders", PUSH: "amazon_confirmations.confirm_packages"}
 RECENT_RUNS = 10
 MAX_IDS = 100
@@ -66,14 +72,37 @@ def may(user: Any, method: str, dag_id: str) -> bool:
     )
 
 
-def reader(user: Annotated[Any, Depends(current_user)]) -> Any:
-    """An authenticated user who may read ``amazon_order_sync``'s runs (403 otherwise)."""
-    if not may(user, "GET", SYNC):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not read {SYNC}")
-    return user
+def dag_ids(account: Account) -> dict[str, str]:
+    """The account's DAG id of each job (``amazon_order_sync`` → ``amazon_order_sync_eu`` for account ``eu``)."""
+    return {SYNC: account.sync_dag_id, PUSH: account.push_dag_id}
 
 
-Reader = Annotated[Any, Depends(reader)]
+def account_of(account: str | None) -> Account:
+    """The account of the accounts file called ``account`` (None: ``default``); 404 listing the known ones."""
+    from include.ops.orders_page import UnknownAccount, check_account
+
+    try:
+        return check_account(account)
+    except UnknownAccount as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+
+
+def require(user: Any, method: str, dag_id: str) -> None:
+    """403 unless ``user`` may read (GET) or trigger (POST) runs of ``dag_id``."""
+    if not may(user, method, dag_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"you may not {'read' if method == 'GET' else 'trigger'} {dag_id}"
+        )
+
+
+def reader_of(user: Any, account: str | None) -> Account:
+    """The account to read (404 if unknown), once ``user`` may read its order sync DAG's runs (403 otherwise)."""
+    chosen = account_of(account)
+    require(user, "GET", chosen.sync_dag_id)
+    return chosen
+
+
+User = Annotated[Any, Depends(current_user)]
 
 
 def caller_token(request: Request) -> str:
@@ -97,15 +126,6 @@ def channel_engine():
     return Connection.get_connection_from_secrets("channel_db").get_hook().get_sqlalchemy_engine()
 
 
-def account_of(account: str | None) -> str:
-    from include.ops.orders_page import UnknownAccount, check_account
-
-    try:
-        return check_account(account)
-    except UnknownAccount as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-
-
 def base_url() -> str:
     """Airflow's ``[api] base_url`` without its trailing slash (links to the Grid, calls to the REST API)."""
     from airflow.configuration import conf
@@ -117,8 +137,9 @@ def run_url(dag_id: str, run_id: str) -> str:
     return f"{base_url()}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
-def recent_runs(dag_id: str) -> dict[str, Any]:
-    """The last successful run of ``dag_id`` and its last runs, each with the SP-API traffic its task reported."""
+def recent_runs(job: str, dag_id: str) -> dict[str, Any]:
+    """The last successful run of ``dag_id`` (an account's DAG of ``job``) and its last runs, each with the SP-API
+    traffic its task reported."""
     from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -148,7 +169,7 @@ def recent_runs(dag_id: str) -> dict[str, Any]:
         rows = session.scalars(
             select(XComModel).where(
                 XComModel.dag_id == dag_id,
-                XComModel.task_id == TRAFFIC_TASKS[dag_id],
+                XComModel.task_id == TRAFFIC_TASKS[job],
                 XComModel.key == "return_value",
                 XComModel.run_id.in_([r.run_id for r in runs]),
             )
@@ -159,6 +180,7 @@ def recent_runs(dag_id: str) -> dict[str, Any]:
             if isinstance(value, dict) and isinstance(value.get("sp_api"), dict):
                 traffic[row.run_id] = value["sp_api"]
         return {
+            "dag_id": dag_id,
             "last_success": shown(success, traffic) if success else None,
             "recent": [shown(r, traffic) for r in runs],
         }
@@ -175,8 +197,7 @@ async def trigger(
     Airflow's refusal is passed on with its status."""
     import httpx
 
-    if not may(user, "POST", dag_id):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not trigger {dag_id}")
+    require(user, "POST", dag_id)
     body = {"logical_date": None, "conf": {"amazon_order_ids": ids, **extra_conf}, "note": note}
     async with httpx.AsyncClient(base_url=base_url(), timeout=30) as client:
         answer = await client.post(
@@ -225,30 +246,34 @@ async def page(request: Request) -> Any:
         user = await current_user(request)
     except HTTPException:
         return RedirectResponse(f"{base_url()}/auth/login/?next={quote(base_url() + URL_PREFIX + '/')}")
-    if not may(user, "GET", SYNC):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not read {SYNC}")
+    require(user, "GET", account_of(request.query_params.get("account")).sync_dag_id)
     return HTMLResponse(PAGE.read_text())
 
 
 @app.get("/api/health")
-def health(user: Reader, account: str | None = None) -> dict[str, Any]:
-    """Sync health: runs of both DAGs, high-water marks and lag, orders and packages per status, imports per hour,
-    and what the caller may do (``can_retry``, ``can_repush``)."""
+def health(user: User, account: str | None = None) -> dict[str, Any]:
+    """The account's sync health: runs of its two DAGs (per job), high-water marks and lag, orders and packages per
+    status, imports per hour, every account's name (``accounts``) and what the caller may do (``can_retry``,
+    ``can_repush``)."""
+    from include.ops.orders_page import account_names
     from include.ops.orders_page import health as channel_health
 
-    name = account_of(account)
+    chosen = reader_of(user, account)
+    dags = dag_ids(chosen)
     return {
-        **channel_health(channel_engine(), name),
-        "runs": {dag_id: recent_runs(dag_id) for dag_id in (SYNC, PUSH)},
-        "can_retry": may(user, "POST", SYNC),
-        "can_repush": may(user, "POST", PUSH),
+        **channel_health(channel_engine(), chosen.name),
+        "accounts": account_names(),
+        "dag_ids": dags,
+        "runs": {job: recent_runs(job, dag_id) for job, dag_id in dags.items()},
+        "can_retry": may(user, "POST", dags[SYNC]),
+        "can_repush": may(user, "POST", dags[PUSH]),
         "user": user.get_name(),
     }
 
 
 @app.get("/api/orders")
 def orders(
-    user: Reader,
+    user: User,
     status_: Annotated[str | None, Query(alias="status")] = None,
     q: str | None = None,
     account: str | None = None,
@@ -259,7 +284,7 @@ def orders(
     | rejected (all when absent), ``q`` part of an Amazon order id or SKU."""
     from include.ops.orders_page import kept_out_orders
 
-    name = account_of(account)
+    name = reader_of(user, account).name
     try:
         page = kept_out_orders(channel_engine(), name, status=status_ or None, q=q, offset=offset, limit=limit)
     except ValueError as exc:
@@ -269,7 +294,7 @@ def orders(
 
 @app.get("/api/packages")
 def packages(
-    user: Reader,
+    user: User,
     status_: Annotated[str | None, Query(alias="status")] = "refused",
     account: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -279,7 +304,7 @@ def packages(
     | all."""
     from include.ops.orders_page import package_problems
 
-    name = account_of(account)
+    name = reader_of(user, account).name
     wanted = None if status_ in ("all", "") else status_
     try:
         page = package_problems(channel_engine(), name, status=wanted, offset=offset, limit=limit)
@@ -289,33 +314,31 @@ def packages(
 
 
 @app.post("/api/orders/retry")
-async def retry(request: Request, body: OrderIds, user: Reader) -> dict[str, Any]:
-    """Retry now: a re-sync run of ``amazon_order_sync`` for these kept-out orders (``amazon_order_ids`` conf)."""
+async def retry(request: Request, body: OrderIds, user: User) -> dict[str, Any]:
+    """Retry now: a re-sync run of the account's order sync DAG for these kept-out orders of the account
+    (``amazon_order_ids`` conf)."""
     from include.ops.orders_page import kept_out_ids
 
-    name = account_of(body.account)
-    if not may(user, "POST", SYNC):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not trigger {SYNC}")
-    ids = checked_ids(body, kept_out_ids(channel_engine(), name), "not kept out of Commerce")
+    chosen = reader_of(user, body.account)
+    require(user, "POST", chosen.sync_dag_id)
+    ids = checked_ids(body, kept_out_ids(channel_engine(), chosen.name), "not kept out of Commerce")
     note = f"Retry now from the Amazon orders page ({len(ids)} order{'s' if len(ids) != 1 else ''})"
-    return await trigger(request, user, SYNC, ids, note)
+    return await trigger(request, user, chosen.sync_dag_id, ids, note)
 
 
 @app.post("/api/packages/repush")
-async def repush(request: Request, body: OrderIds, user: Reader) -> dict[str, Any]:
-    """Re-push: a run of ``amazon_tracking_push`` for these orders' packages, refused ones included
+async def repush(request: Request, body: OrderIds, user: User) -> dict[str, Any]:
+    """Re-push: a run of the account's tracking push DAG for these orders' packages, refused ones included
     (``{"amazon_order_ids": [...], "resend_refused": true}``)."""
     from include.ops.orders_page import package_problems
 
-    name = account_of(body.account)
-    if not may(user, "POST", PUSH):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"you may not trigger {PUSH}")
-    with_problems = {
-        p["amazon_order_id"] for p in package_problems(channel_engine(), name, status=None, limit=100_000).items
-    }
+    chosen = reader_of(user, body.account)
+    require(user, "POST", chosen.push_dag_id)
+    problems = package_problems(channel_engine(), chosen.name, status=None, limit=100_000)
+    with_problems = {p["amazon_order_id"] for p in problems.items}
     ids = checked_ids(body, with_problems, "no refused, failed, skipped or held package")
     note = f"Re-push from the Amazon orders page ({len(ids)} order{'s' if len(ids) != 1 else ''})"
-    return await trigger(request, user, PUSH, ids, note, resend_refused=True)
+    return await trigger(request, user, chosen.push_dag_id, ids, note, resend_refused=True)
 
 
 class AmazonOrdersPlugin(AirflowPlugin):

@@ -27,6 +27,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import create_engine, text
 
 from include import channel_db as db
+from include.adapters.landing import write_pages
 from include.channel_db.buyer_data import purge_past_retention, reencrypt
 from include.channel_db.tables import metadata
 from include.clients.amazon.client import SpApiClient
@@ -271,7 +272,8 @@ def test_buyer_data_is_encrypted_never_leaked_and_purged_after_retention(
     retention = run_dag("amazon_pii_retention")
     ok(retention)
     purge = xcom_result(retention, "summarize")
-    assert (purge["orders_purged"], purge["orders_purged_total"], purge["retention_days"]) == (3, 3, 0), purge
+    assert (purge["orders_purged"], purge["orders_purged_total"]) == (3, 3), purge
+    assert purge["accounts"]["default"]["retention_days"] == 0 and list(purge["accounts"]) == ["default"]
     assert purge["landed_orders_redacted"] >= 3 and purge["pages_rewritten"] >= 1
     assert run_note(retention).startswith("**Buyer data retention**: purged 3 orders")
     rows = channel_rows(engine)
@@ -385,6 +387,56 @@ def test_key_rotation_a_then_b_a_then_reencrypt_then_b_alone(sync_env, monkeypat
     again = xcom_result(run := sync_env.run_sync(**WINDOW), "summarize")
     ok(run)
     assert again["staged"]["new"] == 0 and again["staged"]["updated"] == 0, again["staged"]
+
+
+def test_each_account_is_purged_after_its_own_retention_in_its_own_landing_store(sync_env, tmp_path, monkeypatch):
+    accounts = tmp_path / "accounts.yaml"
+    accounts.write_text(
+        "accounts:\n"
+        "  - {name: default, conn_id: amazon_sp_api, settings_variable: amazon_order_settings}\n"
+        "  - {name: eu, conn_id: amazon_sp_api_eu, settings_variable: amazon_order_settings_eu}\n"
+    )
+    monkeypatch.setenv("AMAZON_ACCOUNTS_FILE", str(accounts))
+    eu_landing = tmp_path / "landing-eu"
+    sync_env.settings(pii_retention_days=30)
+    eu_settings = {"pii_retention_days": 0, "landing_uri": eu_landing.as_uri()}
+    monkeypatch.setenv("AIRFLOW_VAR_AMAZON_ORDER_SETTINGS_EU", json.dumps(eu_settings))
+    old = NOW - timedelta(days=10)
+    orders = {
+        "A": buyer_order("A", ao.line(), status="SHIPPED", updated=old),  # default, 30 days: kept
+        "B": buyer_order("B", ao.line(), status="SHIPPED", updated=old),  # eu, 0 days: purged
+        "C": buyer_order("C", ao.line(), status="UNSHIPPED", updated=old),  # eu, not final: kept
+        "D": buyer_order("D", ao.line(), status="CANCELLED", updated=old),  # default: kept
+    }
+    account = {"A": "default", "B": "eu", "C": "eu", "D": "default"}
+    engine = sync_env.engine
+    db.upgrade(engine)
+    for key, order in orders.items():
+        orders_df, items_df = flatten([order])
+        orders_df["account"] = account[key]
+        db.upsert_staged(engine, orders_df, items_df, importable=IMPORTABLE_STATUSES, cipher=CIPHER)
+    write_pages(sync_env.landing_dir.as_uri(), "run-na", [[orders["A"], orders["D"]]], cipher=CIPHER)
+    write_pages(eu_landing.as_uri(), "run-eu", [[orders["B"], orders["C"]]], cipher=CIPHER)
+
+    run = run_dag("amazon_pii_retention")
+    ok(run)
+    purge = xcom_result(run, "summarize")
+    assert purge["orders_purged"] == 1 and purge["orders_purged_total"] == 1, purge
+    assert {name: (a["retention_days"], a["orders_purged"]) for name, a in purge["accounts"].items()} == {
+        "default": (30, 0),
+        "eu": (0, 1),
+    }
+    assert purge["pages_read"] == 2 and purge["pages_rewritten"] == 1 and purge["landed_orders_redacted"] == 1
+    assert "Account `eu`: 1 (last Amazon update before" in run_note(run)
+    rows = channel_rows(engine)
+    assert [i for i in IDS.values() if rows[i]["buyer_data_purged_at"]] == [IDS["B"]]
+    assert not leaks(decrypted_channel(engine, CIPHER, IDS["B"]), ("B",))
+    for key in "ACD":
+        assert BUYERS[key]["name"] in decrypted_channel(engine, CIPHER, IDS[key])
+    eu_landed = decrypted_landing(eu_landing, CIPHER)
+    assert not leaks(eu_landed, ("B",)) and BUYERS["C"]["name"] in eu_landed
+    na_landed = decrypted_landing(sync_env.landing_dir, CIPHER)
+    assert BUYERS["A"]["name"] in na_landed and BUYERS["D"]["name"] in na_landed
 
 
 # ----------------------------------------------------------------------------------------------------------- the rules

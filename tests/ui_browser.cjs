@@ -11,7 +11,7 @@
 //                                               ({order_id}), press "Retry now", read the run shown; screenshots
 //                                               into {screenshots} (a folder) when given
 //   node tests/ui_browser.cjs amazon_readonly '<json>'   the same page for a user who may not trigger: its
-//                                               read-only notice and whether any action is possible
+//                                               read-only notice, whether any action is possible, the account selector's options
 //
 // <json>: {"ui", "user", "password", ...}; see each command. Chromium: $CHROMIUM or /usr/bin/chromium.
 const { chromium } = require("playwright-core");
@@ -145,6 +145,8 @@ async function amazon_readonly(page, args) {
     repush_enabled: await frame.getByRole("button", { name: "Re-push" }).isEnabled(),
     checkable: await frame.locator("input[type=checkbox]:not([disabled])").count(),
     rows: await frame.locator("#orders tbody tr[data-order]").count(),
+    accounts: (await frame.getByRole("combobox", { name: "Seller account" }).isVisible())
+      ? await frame.locator("#account option").allInnerTexts() : null,
   };
 }
 

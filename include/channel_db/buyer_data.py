@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from include.channel_db.statements import BATCH_ROWS, chunks, statement, tx
+from include.channel_db.statements import BATCH_ROWS, account_filter, chunks, statement, tx
 from include.channel_db.types import now_utc
 from include.domain.buyer_data import RETENTION_STATUSES, BuyerDataCipher, redact_order
 
@@ -28,9 +28,16 @@ class PurgeCounts:
 
 
 def purge_past_retention(
-    bind: Engine, cipher: BuyerDataCipher, *, cutoff: datetime, now: datetime | None = None, batch: int = BATCH_ROWS
+    bind: Engine,
+    cipher: BuyerDataCipher,
+    *,
+    cutoff: datetime,
+    account: str | None = None,
+    now: datetime | None = None,
+    batch: int = BATCH_ROWS,
 ) -> PurgeCounts:
-    """Remove the buyer data of every order in a final status last updated before ``cutoff``.
+    """Remove the buyer data of every order (of ``account``; None: of every account) in a final status last updated
+    before ``cutoff``.
 
     The buyer columns become NULL, the payload its redacted remains (ids, statuses, amounts,
     SKUs, packages: :func:`include.domain.buyer_data.redact_order`), and ``buyer_data_purged_at``
@@ -40,7 +47,12 @@ def purge_past_retention(
     purged = skipped = 0
     while True:
         with tx(bind) as conn:
-            params = {"statuses": list(RETENTION_STATUSES), "cutoff": cutoff, "limit": batch}
+            params = {
+                "statuses": list(RETENTION_STATUSES),
+                "cutoff": cutoff,
+                "limit": batch,
+                **account_filter(account),
+            }
             rows = conn.execute(statement(conn, "select_orders_past_retention", "statuses"), params).all()
             if not rows:
                 return PurgeCounts(purged, skipped)

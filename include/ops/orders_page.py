@@ -7,9 +7,11 @@ and packages Amazon did not confirm. Nothing here writes, and no buyer data is s
 rows are built from an explicit list of columns (names, e-mails, addresses and the raw
 payload never leave the database).
 
-Accounts: the channel database holds one seller account today, ``default``. Every function
-takes the account so that multi-account support (one channel database or one account column
-per seller) plugs in here; :func:`check_account` refuses any other name.
+Accounts: every function reads one seller account of the accounts file
+(:mod:`include.adapters.accounts`): its rows of ``channel_order`` / ``channel_shipment_push``
+(their ``account`` column) and its high-water marks (keyed by job and account).
+:func:`check_account` refuses a name the accounts file does not hold. Orders set aside at
+staging (``channel_order_rejection``) have no account: every account lists them.
 """
 
 from __future__ import annotations
@@ -21,11 +23,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from include import channel_db
-from include.channel_db.statements import statement, tx
+from include.adapters.accounts import Account, load_accounts
+from include.channel_db.statements import DEFAULT_ACCOUNT, account_filter, statement, tx
 
-#: The seller accounts the channel database holds (one until multi-account support exists).
-ACCOUNTS = ("default",)
-DEFAULT_ACCOUNT = "default"
 SYNC_JOB, PUSH_JOB = "amazon_order_sync", "amazon_tracking_push"
 #: ``status`` filters of the kept-out list: the quarantine's import statuses ("imported": an update failed).
 KEPT_OUT_STATUSES = ("failed", "skipped", "imported", "rejected")
@@ -34,15 +34,22 @@ CHART_HOURS = 48
 
 
 class UnknownAccount(LookupError):
-    """An account name the channel database does not hold."""
+    """An account name the accounts file does not hold."""
 
 
-def check_account(account: str | None) -> str:
-    """The account name to read (``None``/empty: the default one); raises :class:`UnknownAccount` for others."""
+def check_account(account: str | None) -> Account:
+    """The account to read (``None``/empty: ``default``) from the accounts file; :class:`UnknownAccount` for others."""
     name = (account or DEFAULT_ACCOUNT).strip()
-    if name not in ACCOUNTS:
-        raise UnknownAccount(f"unknown account {name!r}; accounts: {', '.join(ACCOUNTS)}")
-    return name
+    accounts = load_accounts()
+    for known in accounts:
+        if known.name == name:
+            return known
+    raise UnknownAccount(f"unknown account {name!r}; accounts: {', '.join(a.name for a in accounts)}")
+
+
+def account_names() -> list[str]:
+    """The names of every account of the accounts file, in its order (the page's account selector)."""
+    return [a.name for a in load_accounts()]
 
 
 def _iso(value: Any) -> Any:
@@ -53,13 +60,16 @@ def _hour(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def imported_per_hour(engine: Engine, *, now: datetime, hours: int = CHART_HOURS) -> list[dict[str, Any]]:
-    """Orders created in Commerce per UTC hour over the last ``hours`` hours (oldest first, empty hours as 0)."""
+def imported_per_hour(engine: Engine, account: str, *, now: datetime, hours: int = CHART_HOURS) -> list[dict[str, Any]]:
+    """``account``'s orders created in Commerce per UTC hour over the last ``hours`` hours (oldest first, empty
+    hours as 0)."""
     end = _hour(now)
     start = end - timedelta(hours=hours - 1)
     counts = dict.fromkeys((start + timedelta(hours=h) for h in range(hours)), 0)
     with tx(engine) as conn:
-        for (imported_at,) in conn.execute(statement(conn, "imported_since"), {"since": start}):
+        for (imported_at,) in conn.execute(
+            statement(conn, "imported_since"), {"since": start, **account_filter(account)}
+        ):
             hour = _hour(imported_at)
             if hour in counts:
                 counts[hour] += 1
@@ -68,21 +78,21 @@ def imported_per_hour(engine: Engine, *, now: datetime, hours: int = CHART_HOURS
 
 def health(engine: Engine, account: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The channel side of sync health: high-water marks and their lag, orders and packages per status, the chart."""
-    check_account(account)
+    account = check_account(account).name
     now = now or datetime.now(UTC)
     marks = {}
     for job in (SYNC_JOB, PUSH_JOB):
-        mark = channel_db.high_water_mark(engine, job)
+        mark = channel_db.high_water_mark(engine, job, account)
         marks[job] = {
             "high_water_mark": _iso(mark),
             "lag_seconds": None if mark is None else max(0, int((now - mark).total_seconds())),
         }
-    by_channel = channel_db.outcome_counts(engine)
+    by_channel = channel_db.outcome_counts(engine, account=account)
     orders: dict[str, int] = {}
     for statuses in by_channel.values():
         for status, n in statuses.items():
             orders[status] = orders.get(status, 0) + n
-    kept_out = channel_db.quarantine(engine)
+    kept_out = channel_db.quarantine(engine, account=account)
     return {
         "account": account,
         "now": _iso(now),
@@ -90,8 +100,8 @@ def health(engine: Engine, account: str, *, now: datetime | None = None) -> dict
         "orders": dict(sorted(orders.items())),
         "orders_by_channel": by_channel,
         "kept_out": len(kept_out),
-        "packages": dict(sorted(channel_db.push_counts(engine).items())),
-        "imported_per_hour": imported_per_hour(engine, now=now),
+        "packages": dict(sorted(channel_db.push_counts(engine, account=account).items())),
+        "imported_per_hour": imported_per_hour(engine, account, now=now),
     }
 
 
@@ -108,17 +118,17 @@ class Page:
         return {"items": self.items, "total": self.total, "offset": self.offset, "limit": self.limit}
 
 
-def _kept_out_rows(engine: Engine, now: datetime) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Every order of the quarantine (:func:`include.channel_db.quarantine`, with its next try under the retry
+def _kept_out_rows(engine: Engine, account: str, now: datetime) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Every order of ``account``'s quarantine (:func:`include.channel_db.quarantine`, with its next try under the retry
     policy, worded as ``python -m include.ops.report quarantine`` does) and each kept-out order's SKUs."""
     from include.ops.report import current_retry_policy, next_try
 
-    orders = channel_db.quarantine(engine)
-    policy = current_retry_policy()
+    orders = channel_db.quarantine(engine, account=account)
+    policy = current_retry_policy(check_account(account).settings_variable)
     items = [{**order.to_dict(), "next_try": next_try(order, policy, now)} for order in orders]
     skus: dict[str, list[str]] = {}
     with tx(engine) as conn:
-        for order_id, sku in conn.execute(statement(conn, "kept_out_order_skus")):
+        for order_id, sku in conn.execute(statement(conn, "kept_out_order_skus"), account_filter(account)):
             skus.setdefault(order_id, []).append(sku)
     return items, skus
 
@@ -135,10 +145,10 @@ def kept_out_orders(
 ) -> Page:
     """The orders kept out of Commerce, oldest problem first: ``status`` one of :data:`KEPT_OUT_STATUSES` (None: all),
     ``q`` a case-insensitive part of an Amazon order id or of one of the order's SKUs."""
-    check_account(account)
+    account = check_account(account).name
     if status and status not in KEPT_OUT_STATUSES:
         raise ValueError(f"unknown status {status!r}; one of: {', '.join(KEPT_OUT_STATUSES)}")
-    items, skus = _kept_out_rows(engine, now or datetime.now(UTC))
+    items, skus = _kept_out_rows(engine, account, now or datetime.now(UTC))
     needle = (q or "").strip().lower()
     matching = []
     for item in items:
@@ -156,9 +166,9 @@ def kept_out_orders(
 
 
 def kept_out_ids(engine: Engine, account: str) -> set[str]:
-    """The Amazon order ids currently kept out (what "Retry now" may re-sync)."""
-    check_account(account)
-    return {order.amazon_order_id for order in channel_db.quarantine(engine)}
+    """The Amazon order ids of ``account`` currently kept out (what "Retry now" may re-sync)."""
+    account = check_account(account).name
+    return {order.amazon_order_id for order in channel_db.quarantine(engine, account=account)}
 
 
 def package_problems(
@@ -166,10 +176,14 @@ def package_problems(
 ) -> Page:
     """Packages Amazon did not confirm, most recent first: ``status`` refused (with Amazon's reason), failed
     (retried by every push), skipped (could not be built) or held (the Commerce order is on hold); None: all."""
-    check_account(account)
+    account = check_account(account).name
     if status and status not in PACKAGE_STATUSES:
         raise ValueError(f"unknown status {status!r}; one of: {', '.join(PACKAGE_STATUSES)}")
-    rows = [p for p in channel_db.push_problems(engine, limit=100_000) if not status or p["status"] == status]
+    rows = [
+        p
+        for p in channel_db.push_problems(engine, limit=100_000, account=account)
+        if not status or p["status"] == status
+    ]
     for row in rows:
         row["reason"] = row.pop("last_error")
     return Page(rows[offset : offset + limit], len(rows), offset, limit)

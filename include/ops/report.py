@@ -198,10 +198,15 @@ def push_note(summary: dict[str, Any], *, list_url: str | None = None, limit: in
 
 
 def retention_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
-    """The markdown note of one ``amazon_pii_retention`` run: how many orders lost their buyer data."""
-    lines = [
-        f"**Buyer data retention**: purged {summary.get('orders_purged', 0)} orders "
-        f"(last Amazon update before {summary.get('cutoff', '?')}, {summary.get('retention_days', '?')} days)",
+    """The markdown note of one ``amazon_pii_retention`` run: how many orders lost their buyer data, per account."""
+    accounts = summary.get("accounts") or {}
+    lines = [f"**Buyer data retention**: purged {summary.get('orders_purged', 0)} orders"]
+    for name, account in sorted(accounts.items()):
+        lines.append(
+            f"- Account `{name}`: {account.get('orders_purged', 0)} (last Amazon update before "
+            f"{account.get('cutoff', '?')}, {account.get('retention_days', '?')} days)"
+        )
+    lines += [
         f"- Landing store: {summary.get('landed_orders_redacted', 0)} landed orders redacted in "
         f"{summary.get('pages_rewritten', 0)} of {summary.get('pages_read', 0)} pages",
         f"- Orders without buyer data overall: {summary.get('orders_purged_total', 0)}",
