@@ -329,7 +329,8 @@ def apply_changes(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) 
     )
     to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher, account=account.name)
     if plan.only_ids:
-        to_settle = [order for order in to_settle if order.amazon_order_id in set(plan.only_ids)]
+        chosen = set(plan.only_ids)
+        to_settle = [order for order in to_settle if order.amazon_order_id in chosen]
     if not orders and not to_settle:
         return _tally([])
     with CommerceHook().get_client() as client:
