@@ -45,6 +45,16 @@ os.environ.update(
 )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (scripts/test), every test that runs a real Airflow (or a browser)
+    goes to one worker, one after the other: two such stacks at once would overload a 2-core machine. The
+    other worker runs the rest (database, sandbox and in-process DAG tests) meanwhile."""
+    for item in items:
+        if item.get_closest_marker("scheduler") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("airflow_stack"))
+
+
 @pytest.fixture(scope="session")
 def sandbox_session(tmp_path_factory) -> Iterator[Sandbox]:
     db = tmp_path_factory.mktemp("commerce") / "commerce.db"
