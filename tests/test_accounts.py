@@ -21,6 +21,7 @@ from include.clients.commerce.client import CommerceClient
 from include.domain.marketplaces import marketplace
 from sandbox import credentials
 from sandbox.process import Sandbox, free_port, start_sandbox
+from tests import amazon_orders as ao
 from tests.conftest import PROJECT_ROOT, run_dag, task_states
 
 EU_SELLER, EU_TOKEN = "A1EUSELLER0001", "Atzr|sandbox-eu-refresh-token"
@@ -237,6 +238,12 @@ def _channel_rows(engine) -> list[tuple[str, str, str, str, str]]:
 def test_two_accounts_sync_into_their_own_stores_with_their_own_settings_and_windows(two_accounts):
     env, box = two_accounts, two_accounts.sandbox
     start = (datetime.now(UTC) - timedelta(hours=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # One malformed order on the EU side: set aside at staging as the eu account's, never the default account's.
+    updated = datetime.now(UTC) - timedelta(hours=1)
+    malformed = ao.order(ao.line("MUG-001", currency="GBP"), order_id="202-0000013-0000001",
+                         marketplace="A1F83G8C2ARO7P", created=updated, last_updated=updated)  # fmt: skip
+    malformed["orderItems"][0]["quantityOrdered"] = "three"
+    box.spapi("POST", "/_sandbox/orders", params={"seller": EU_SELLER}, json=[malformed]).raise_for_status()
     for dag_id in ("amazon_order_sync", "amazon_order_sync_eu"):
         run = run_dag(dag_id, {"window_start": start})
         assert str(run.state) in ("success", "DagRunState.SUCCESS"), (dag_id, task_states(run))
@@ -282,6 +289,11 @@ def test_two_accounts_sync_into_their_own_stores_with_their_own_settings_and_win
     totals = {a: channel_db.outcome_counts(engine, account=a) for a in ("default", "eu")}
     for account in ("default", "eu"):
         assert sum(sum(s.values()) for s in totals[account].values()) == sum(r[1] == account for r in rows)
+    rejected = {
+        a: [o.amazon_order_id for o in channel_db.quarantine(engine, account=a) if o.import_status == "rejected"]
+        for a in ("default", "eu", None)
+    }
+    assert rejected == {"default": [], "eu": [malformed["orderId"]], None: [malformed["orderId"]]}
 
 
 @pytest.mark.parametrize("sync_env", [None, "postgres"], indirect=True, ids=["sqlite", "postgres"])

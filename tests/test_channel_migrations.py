@@ -203,6 +203,9 @@ def test_a_channel_db_of_the_last_release_is_upgraded_in_place_and_the_dags_run_
     assert [(q.amazon_order_id, q.import_status, q.first_seen_at) for q in db.quarantine(engine)] == [
         ("111-3000009-0000001", "rejected", OLD)
     ]
+    # A rejection recorded before rejections had an account is listed under every account.
+    for account in ("default", "eu"):
+        assert [q.amazon_order_id for q in db.quarantine(engine, account=account)] == ["111-3000009-0000001"]
 
     # The sync and the push run on it: a new order is imported, shipped in Commerce and confirmed to Amazon.
     put_orders(sync_env, mfn(NEW_ORDER, ao.line("MUG-001", unit="12.50")))

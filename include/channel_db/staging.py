@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
-from include.channel_db.statements import BATCH_ROWS, chunks, statement, tx
+from include.channel_db.statements import BATCH_ROWS, DEFAULT_ACCOUNT, chunks, statement, tx
 from include.channel_db.tables import channel_order, channel_order_item
 from include.channel_db.types import now_utc
 from include.channel_db.upserts import send, staging_upsert
@@ -178,9 +178,14 @@ def _db_reason(exc: DBAPIError) -> str:
 
 
 def record_rejections(
-    bind: Engine | Connection, rejected: Sequence[RejectedOrder], *, now: datetime | None = None
+    bind: Engine | Connection,
+    rejected: Sequence[RejectedOrder],
+    *,
+    account: str = DEFAULT_ACCOUNT,
+    now: datetime | None = None,
 ) -> None:
-    """Keep each rejected landed order (one row per order id, or per raw record without a usable id)."""
+    """Keep each rejected landed order of ``account`` (one row per order id, or per raw record without a usable
+    id)."""
     if not rejected:
         return
     stamp = now or now_utc()
@@ -190,6 +195,7 @@ def record_rejections(
             "amazon_order_id": r.amazon_order_id,
             "reason": r.reason,
             "landing_source": r.source,
+            "account": account,
             "now": stamp,
         }
         for r in rejected

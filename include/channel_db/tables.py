@@ -177,7 +177,8 @@ channel_order_completion = Table(
 
 #: Landed orders set aside at staging (malformed, or refused by this database), one row per order (or per raw
 #: record when it has no usable orderId): the reason (field names, never values), the landing page file and line
-#: holding the raw version for replay. Deleted once a valid version of the order is staged.
+#: holding the raw version for replay, the seller account whose landing page held it (NULL for rows recorded
+#: before accounts were: listed under every account). Deleted once a valid version of the order is staged.
 channel_order_rejection = Table(
     "channel_order_rejection",
     metadata,
@@ -185,6 +186,7 @@ channel_order_rejection = Table(
     Column("amazon_order_id", String(50)),
     Column("reason", Text, nullable=False),
     Column("landing_source", Text),
+    Column("account", String(32)),
     _count("times_seen", 1),
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),

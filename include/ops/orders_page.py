@@ -9,9 +9,9 @@ payload never leave the database).
 
 Accounts: every function reads one seller account of the accounts file
 (:mod:`include.adapters.accounts`): its rows of ``channel_order`` / ``channel_shipment_push``
-(their ``account`` column) and its high-water marks (keyed by job and account).
-:func:`check_account` refuses a name the accounts file does not hold. Orders set aside at
-staging (``channel_order_rejection``) have no account: every account lists them.
+(their ``account`` column), its orders set aside at staging (``channel_order_rejection``; those
+recorded before rejections had an account are listed under every account) and its high-water marks
+(keyed by job and account). :func:`check_account` refuses a name the accounts file does not hold.
 """
 
 from __future__ import annotations

@@ -199,7 +199,7 @@ def _stage_batch(
         ]
     refused_ids = {amazon_id for amazon_id, _ in refused}
     channel_db.clear_rejections(engine, [i for i in orders_df["amazon_order_id"].tolist() if i not in refused_ids])
-    channel_db.record_rejections(engine, set_aside)
+    channel_db.record_rejections(engine, set_aside, account=account)
     for rejection in set_aside:
         log.warning("set aside order %s: %s", rejection.amazon_order_id or "?", rejection.reason)
     return staged, set_aside
