@@ -9,9 +9,15 @@ instead, on the configured ports; tasks record ``127.0.0.1`` as their host
 (``[core] hostname_callable``), so the API server reads a running task's log
 from there.
 
-Shared by ``scripts/airflow-ui`` (``python -m sandbox.airflow_stack run``) and the
-tests that need a real Airflow (backfills, the browser test), so both run
-Airflow the way an operator does.
+With ``workers`` > 0 and ``AIRFLOW__CORE__EXECUTOR=CeleryExecutor`` it is a Celery
+deployment instead (``scripts/airflow-celery``): the same components plus N
+``airflow celery worker`` processes (Redis broker, PostgreSQL result backend:
+:func:`celery_env`), each with a name of its own (``celery-1``, ``celery-2``…) that
+its tasks record as their host, so the task instances show which worker ran them.
+
+Shared by ``scripts/airflow-ui`` and ``scripts/airflow-celery`` (``python -m
+sandbox.airflow_stack run``) and the tests that need a real Airflow (backfills,
+Celery workers, the browser test), so both run Airflow the way an operator does.
 """
 
 from __future__ import annotations
@@ -43,6 +49,32 @@ def loopback_hostname() -> str:
     return LOOPBACK
 
 
+#: The environment variable holding a Celery worker's name (set per worker process; read by :func:`worker_hostname`).
+WORKER_NAME_VAR = "ACS_WORKER_NAME"
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of a Celery worker of the local deployment: its name, e.g. ``celery-2``."""
+    return os.environ.get(WORKER_NAME_VAR) or LOOPBACK
+
+
+def worker_name(number: int) -> str:
+    return f"celery-{number}"
+
+
+def celery_env(*, broker_url: str, metadata_url: str, queue: str, concurrency: int) -> dict[str, str]:
+    """The settings of a CeleryExecutor deployment: Redis ``broker_url``, results in the PostgreSQL metadata DB,
+    tasks on ``queue`` (so several deployments can share one broker), ``concurrency`` task slots per worker."""
+    backend = "db+" + metadata_url.replace("postgresql+psycopg2://", "postgresql://", 1)
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": backend,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": queue,
+    }
+
+
 def loopback_env() -> dict[str, str]:
     """The settings that keep every component on 127.0.0.1."""
     return {
@@ -51,8 +83,13 @@ def loopback_env() -> dict[str, str]:
     }
 
 
-def component_command(component: str) -> list[str]:
-    """The command line of one component (Airflow's CLI, or ``log-server`` of this module)."""
+def component_command(component: str, env: dict[str, str] | None = None) -> list[str]:
+    """The command line of one component (Airflow's CLI, or ``log-server`` of this module); ``celery-N``: a worker
+    serving the default queue (its log server is the loopback one: one log folder on this machine)."""
+    if component.startswith("celery-"):
+        queue = (env or os.environ).get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
+        return [sys.executable, "-m", "airflow", "celery", "worker", "--skip-serve-logs", "--queues", queue,
+                "--celery-hostname", f"{component}@%h", "--without-gossip", "--without-mingle"]  # fmt: skip
     if component in LOG_SERVERS:
         return [sys.executable, "-m", MODULE, "log-server", component]
     skip = ["--skip-serve-logs"] if component in ("scheduler", "triggerer") else []
@@ -81,11 +118,15 @@ class AirflowStack:
     home: Path
     env: dict[str, str]
     log_dir: Path | None = None
+    #: Celery workers to start (CeleryExecutor in ``env``); 0 with the LocalExecutor.
+    workers: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.env = {**self.env, **loopback_env()}
         self.log_dir = self.log_dir or self.home
+        if self.workers and self.env.get("AIRFLOW__CORE__EXECUTOR") != "CeleryExecutor":
+            raise ValueError("Celery workers need AIRFLOW__CORE__EXECUTOR=CeleryExecutor (celery_env)")
 
     @property
     def metadata(self):
@@ -105,15 +146,29 @@ class AirflowStack:
         return result.stdout
 
     def start(self, component: str) -> None:
-        log = open(self.log_file(component), "w")  # noqa: SIM115 - closed with the process
+        log = open(self.log_file(component), "a")  # noqa: SIM115 - closed with the process
+        env = self.env
+        if component.startswith("celery-"):
+            env = {**env, WORKER_NAME_VAR: component, "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{MODULE}.worker_hostname"}
         self.processes[component] = subprocess.Popen(
-            component_command(component),
-            env=self.env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            component_command(component, env),
+            env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
     def start_all(self) -> None:
-        for component in (*COMPONENTS, *LOG_SERVERS):
+        for component in (*COMPONENTS, *LOG_SERVERS, *self.worker_names):
             self.start(component)
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [worker_name(n) for n in range(1, self.workers + 1)]
+
+    def kill(self, component: str) -> None:
+        """SIGKILL a component and everything it started (a Celery worker: its task processes too), as a lost
+        machine would; it is no longer watched by :meth:`check_alive`."""
+        process = self.processes.pop(component)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
     def check_alive(self) -> None:
         for name, process in self.processes.items():
@@ -170,9 +225,10 @@ class AirflowStack:
         return [row for row in rows if run_type in (None, row["run_type"])]
 
 
-def run(log_dir: Path) -> int:
-    """Start every component on this environment's Airflow home and keep them running until SIGINT/SIGTERM."""
-    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), dict(os.environ), log_dir)
+def run(log_dir: Path, workers: int = 0) -> int:
+    """Start every component (and ``workers`` Celery workers) on this environment's Airflow home and keep them
+    running until SIGINT/SIGTERM."""
+    stack = AirflowStack(Path(os.environ["AIRFLOW_HOME"]), dict(os.environ), log_dir, workers)
     log_dir.mkdir(parents=True, exist_ok=True)
     stopping = False
 
@@ -204,13 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_parser = sub.add_parser("run", help="start every component; Ctrl-C (or SIGTERM) stops them all")
     run_parser.add_argument("--logs", type=Path, required=True, help="folder for one log file per component")
+    run_parser.add_argument("--workers", type=int, default=0, help="Celery workers (CeleryExecutor environment)")
     serve = sub.add_parser("log-server", help="one loopback log server (started by 'run')")
     serve.add_argument("component", choices=sorted(LOG_SERVERS))
     args = parser.parse_args(argv)
     if args.command == "log-server":
         serve_logs(args.component)
         return 0
-    return run(args.logs)
+    return run(args.logs, args.workers)
 
 
 if __name__ == "__main__":
