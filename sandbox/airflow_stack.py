@@ -23,7 +23,9 @@ Celery workers, the browser test), so both run Airflow the way an operator does.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from sandbox.process import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: This module's import name (also when it runs as ``python -m``).
@@ -223,6 +227,92 @@ class AirflowStack:
             dag=dag_id,
         )
         return [row for row in rows if run_type in (None, row["run_type"])]
+
+
+def channel_connection(url: str) -> dict:
+    """The ``channel_db`` Airflow connection (JSON form) of a SQLAlchemy URL: SQLite, MySQL/MariaDB or PostgreSQL."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        return {"conn_type": "sqlite", "host": u.database}
+    conn_type = {"mysql": "mysql", "mariadb": "mysql", "postgresql": "postgres"}[u.get_backend_name()]
+    return {
+        "conn_type": conn_type,
+        "host": u.host,
+        "port": u.port,
+        "login": u.username,
+        "password": u.password or "",
+        "schema": u.database,
+    }
+
+
+def start_stack(
+    folder: Path,
+    metadata_url: str,
+    connections: dict[str, dict],
+    *,
+    channel_url: str | None = None,
+    workers: int = 0,
+    broker_url: str = "redis://127.0.0.1:6379/0",
+    worker_concurrency: int = 4,
+    **extra_env: str,
+) -> AirflowStack:
+    """A throwaway Airflow in ``folder`` (its home, logs, SQLite channel DB unless ``channel_url``, landing store),
+    started: LocalExecutor, or with ``workers`` the CeleryExecutor and that many workers on a queue of its own.
+
+    ``connections``: the sandboxes' (``Sandbox.airflow_connections``); pools as ``scripts/setup`` loads them;
+    ``extra_env`` wins over every default. Used by the tests and the benchmarks; the caller stops it.
+    """
+    home = folder / "airflow"
+    home.mkdir()
+    api_port = free_port()
+    connections = {**connections, "CHANNEL_DB": channel_connection(channel_url or f"sqlite:///{folder / 'channel.db'}")}
+    executor = {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
+    if workers:
+        queue = f"acs_{os.getpid()}_{secrets.token_hex(3)}"
+        executor = celery_env(
+            broker_url=broker_url, metadata_url=metadata_url, queue=queue, concurrency=worker_concurrency
+        )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        **executor,
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ACS_ALERTS_FILE": str(folder / "alerts.jsonl"),
+        "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
+            {"fba_import": True, "landing_uri": (folder / "landing").as_uri()}
+        ),
+        **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
+        **extra_env,
+    }
+    stack = AirflowStack(home, env, workers=workers)
+    try:
+        stack.cli("db", "migrate")
+        # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
+        subprocess.run(
+            [sys.executable, str(PROJECT_ROOT / "scripts" / "load_airflow_settings.py"), str(PROJECT_ROOT / "airflow_settings.yaml")],
+            env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
+        )  # fmt: skip
+        stack.start_all()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
 
 
 def run(log_dir: Path, workers: int = 0) -> int:

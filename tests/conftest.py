@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.airflow_stack import AirflowStack, celery_env
+from sandbox.airflow_stack import AirflowStack, start_stack
+from sandbox.airflow_stack import channel_connection as _channel_connection
 from sandbox.process import Sandbox, free_port, port_answers, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -188,23 +188,6 @@ class SyncEnv:
         return run_dag("amazon_order_sync", conf)
 
 
-def _channel_connection(url: str) -> dict:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return {"conn_type": "sqlite", "host": u.database}
-    conn_type = {"mysql": "mysql", "mariadb": "mysql", "postgresql": "postgres"}[u.get_backend_name()]
-    return {
-        "conn_type": conn_type,
-        "host": u.host,
-        "port": u.port,
-        "login": u.username,
-        "password": u.password or "",
-        "schema": u.database,
-    }
-
-
 @pytest.fixture
 def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> SyncEnv:
     """Connections for the DAGs: the sandboxes, and a channel DB (SQLite, or ``channel_db_url`` if parametrized)."""
@@ -289,72 +272,12 @@ def metadata_db() -> Iterator[str]:
 
 
 def start_airflow_stack(
-    sandbox: Sandbox,
-    metadata_url: str,
-    folder: Path,
-    *,
-    workers: int = 0,
-    channel_url: str | None = None,
-    **extra_env: str,
+    sandbox: Sandbox, metadata_url: str, folder: Path, *, workers: int = 0, **options: str
 ) -> AirflowStack:
-    """A real Airflow on the sandboxes, started in ``folder`` (its home, logs, channel DB, landing store):
-    LocalExecutor, or with ``workers`` the CeleryExecutor and that many Celery workers (Redis on 127.0.0.1:6379,
-    a queue of its own; skips where Redis is absent). The channel DB is SQLite in ``folder`` unless ``channel_url``.
-    ``extra_env`` wins over the defaults. The caller stops it."""
-    home = folder / "airflow"
-    home.mkdir()
-    api_port = free_port()
-    connections = {
-        **sandbox.airflow_connections(),
-        "CHANNEL_DB": _channel_connection(channel_url or f"sqlite:///{folder / 'channel.db'}"),
-    }
-    executor = {"AIRFLOW__CORE__EXECUTOR": "LocalExecutor"}
-    if workers:
-        if not port_answers("127.0.0.1", 6379):
-            pytest.skip("Redis is not running on 127.0.0.1:6379 (the Celery broker)")
-        executor = celery_env(
-            broker_url="redis://127.0.0.1:6379/0", metadata_url=metadata_url, queue=f"acs_{os.getpid()}_{secrets.token_hex(3)}",
-            concurrency=4,
-        )  # fmt: skip
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-        **executor,
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "ACS_ALERTS_FILE": str(folder / "alerts.jsonl"),
-        "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
-            {"fba_import": True, "landing_uri": (folder / "landing").as_uri()}
-        ),
-        **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
-        **extra_env,
-    }
-    stack = AirflowStack(home, env, workers=workers)
-    try:
-        stack.cli("db", "migrate")
-        # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
-        subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "scripts" / "load_airflow_settings.py"), str(PROJECT_ROOT / "airflow_settings.yaml")],
-            env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
-        )  # fmt: skip
-        stack.start_all()
-    except BaseException:
-        stack.stop()
-        raise
-    return stack
+    """:func:`sandbox.airflow_stack.start_stack` on these sandboxes; with ``workers``, skips where Redis is absent."""
+    if workers and not port_answers("127.0.0.1", 6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (the Celery broker)")
+    return start_stack(folder, metadata_url, sandbox.airflow_connections(), workers=workers, **options)
 
 
 @pytest.fixture
