@@ -25,6 +25,7 @@ from tests.conftest import start_airflow_stack, throwaway_postgres_db
 
 pytestmark = [
     pytest.mark.scheduler,
+    pytest.mark.celery,
     pytest.mark.postgres,
     pytest.mark.skipif(not hasattr(os, "killpg"), reason="runs Airflow components as POSIX process groups"),
 ]
