@@ -141,8 +141,8 @@ def order_sync_dag(account: Account) -> None:
                 """Importable MFN orders (new, changed, or retrying) split into chunks."""
                 return order_sync.import_chunks("MERCHANT", plan, account=account)
 
-            # Pool commerce_api (1 slot): one Commerce writer at a time across runs and DAGs, so a backfill and a
-            # scheduled run never import the same order and commerce_concurrency bounds the calls in flight.
+            # Pool commerce_api: its slots x commerce_concurrency bound the Commerce calls in flight across runs and
+            # DAGs; each chunk claims its orders first (leases), so overlapping runs never import the same order.
             @task(pool="commerce_api")
             def import_orders(chunk: list[str]) -> dict:
                 """Customers and invoiced Commerce orders for one chunk, concurrently within the configured bound."""

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from sandbox.airflow_stack import AirflowStack
+from sandbox.airflow_stack import AirflowStack, start_stack
+from sandbox.airflow_stack import channel_connection as _channel_connection
 from sandbox.process import Sandbox, free_port, port_answers, start_sandbox  # noqa: E402,F401  (fixtures and test modules use them)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -197,23 +198,6 @@ class SyncEnv:
         return run_dag("amazon_order_sync", conf)
 
 
-def _channel_connection(url: str) -> dict:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return {"conn_type": "sqlite", "host": u.database}
-    conn_type = {"mysql": "mysql", "mariadb": "mysql", "postgresql": "postgres"}[u.get_backend_name()]
-    return {
-        "conn_type": conn_type,
-        "host": u.host,
-        "port": u.port,
-        "login": u.username,
-        "password": u.password or "",
-        "schema": u.database,
-    }
-
-
 @pytest.fixture
 def sync_env(request, sandbox: Sandbox, airflow_home, tmp_path, monkeypatch) -> SyncEnv:
     """Connections for the DAGs: the sandboxes, and a channel DB (SQLite, or ``channel_db_url`` if parametrized)."""
@@ -266,6 +250,26 @@ def postgres_channel_url(postgres_url) -> str:
 # --------------------------------------------------------------------------------------------------- a real Airflow
 
 
+@contextmanager
+def throwaway_postgres_db(prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database named ``<prefix>_<pid>`` (skips where no server runs), dropped afterwards."""
+    if not port_answers("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
 @pytest.fixture
 def metadata_db() -> Iterator[str]:
     """A fresh PostgreSQL database for the Airflow metadata (skips where no server runs), dropped afterwards.
@@ -273,19 +277,17 @@ def metadata_db() -> Iterator[str]:
     SQLite locks up under a scheduler, a DAG processor, an API server, a triggerer and
     executor workers writing at once (and under ``airflow backfill create`` while they run).
     """
-    if not port_answers("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the metadata DB of a real Airflow)")
-    from sqlalchemy import create_engine, text
+    with throwaway_postgres_db("acs_airflow") as url:
+        yield url
 
-    admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"acs_airflow_{os.getpid()}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+
+def start_airflow_stack(
+    sandbox: Sandbox, metadata_url: str, folder: Path, *, workers: int = 0, **options: str
+) -> AirflowStack:
+    """:func:`sandbox.airflow_stack.start_stack` on these sandboxes; with ``workers``, skips where Redis is absent."""
+    if workers and not port_answers("127.0.0.1", 6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (the Celery broker)")
+    return start_stack(folder, metadata_url, sandbox.airflow_connections(), workers=workers, **options)
 
 
 @pytest.fixture
@@ -298,48 +300,8 @@ def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., Airf
     started: list[AirflowStack] = []
 
     def start(**extra_env: str) -> AirflowStack:
-        home = tmp_path / "airflow"
-        home.mkdir()
-        api_port = free_port()
-        connections = {
-            **sandbox.airflow_connections(),
-            "CHANNEL_DB": {"conn_type": "sqlite", "host": str(tmp_path / "channel.db")},
-        }
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "ACS_ALERTS_FILE": str(tmp_path / "alerts.jsonl"),
-            "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
-                {"fba_import": True, "landing_uri": (tmp_path / "landing").as_uri()}
-            ),
-            **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
-            **extra_env,
-        }
-        stack = AirflowStack(home, env)
+        stack = start_airflow_stack(sandbox, metadata_db, tmp_path, **extra_env)
         started.append(stack)
-        stack.cli("db", "migrate")
-        # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
-        subprocess.run(
-            [sys.executable, str(PROJECT_ROOT / "scripts" / "load_airflow_settings.py"), str(PROJECT_ROOT / "airflow_settings.yaml")],
-            env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
-        )  # fmt: skip
-        stack.start_all()
         return stack
 
     try:

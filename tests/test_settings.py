@@ -49,6 +49,7 @@ def test_full_json_round_trip():
         "retry_base_minutes": 30,
         "retry_max_delay_minutes": 240,
         "pii_retention_days": 14,
+        "lease_seconds": 120,
     }
     s = parse_settings(json.dumps(raw))
     assert s.to_dict() == raw

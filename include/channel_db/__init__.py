@@ -10,6 +10,7 @@ datetimes out (:class:`~include.channel_db.types.UtcDateTime`).
 ``staging``          newer-wins upserts of orders and items (``upserts``); rejected orders
 ``import_state``     which orders to import or update; what each attempt did
 ``marks``            high-water marks
+``leases``           claims of orders and packages by one task at a time (owner, expiry)
 ``tracking_orders``  the tracking push's view of orders and items
 ``pushes``           the tracking push's packages and order completions
 ``reports``          quarantine, counts, problems, data-quality checks
@@ -35,6 +36,7 @@ from include.channel_db.import_state import (
     record_skipped,
     record_updated,
 )
+from include.channel_db.leases import Lease, claim_orders, claim_pushes, holding_leases, release_leases, renew_leases
 from include.channel_db.marks import high_water_mark, set_high_water_mark
 from include.channel_db.pushes import (
     COMPLETION_STATUSES,
@@ -80,7 +82,8 @@ from include.channel_db.tracking_orders import (
 from include.channel_db.types import NaiveDatetimeError, UtcDateTime, now_utc
 
 __all__ = [
-    "BATCH_ROWS", "COMPLETION_STATUSES", "DEFAULT_ACCOUNT", "DQ_CHECKS", "PUSH_STATUSES", "ChannelOrder", "NaiveDatetimeError",
+    "BATCH_ROWS", "COMPLETION_STATUSES", "DEFAULT_ACCOUNT", "DQ_CHECKS", "PUSH_STATUSES", "ChannelOrder", "Lease",
+    "NaiveDatetimeError", "claim_orders", "claim_pushes", "holding_leases", "release_leases", "renew_leases",
     "OrderToComplete", "QuarantinedOrder", "SchemaNotCurrent", "SchemaState", "StageResult",
     "TrackingItem", "TrackingOrder", "UtcDateTime", "canceled_orders_to_settle", "clear_rejections",
     "completion_problems", "dq_check_sql", "head_revision", "high_water_mark", "now_utc", "oldest_imported_mfn_order",

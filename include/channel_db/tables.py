@@ -32,6 +32,11 @@ def _account() -> Column:
     return Column("account", String(32), nullable=False, server_default=text("'default'"))
 
 
+def _lease() -> tuple[Column, Column]:
+    """Which task writes the row now, until when (``include/channel_db/leases.py``); both NULL: free."""
+    return Column("lease_owner", String(200)), Column("lease_expires_at", UtcDateTime)
+
+
 channel_order = Table(
     "channel_order",
     metadata,
@@ -66,10 +71,12 @@ channel_order = Table(
     Column("commerce_updated_at", UtcDateTime),
     # When a failed import is tried next (retry policy); NULL: not delayed. Read by the quarantine views.
     Column("next_attempt_at", UtcDateTime),
+    *_lease(),
     Index("ix_channel_order_import", "import_status", "fulfilled_by"),
     Index("ix_channel_order_account", "account", "import_status"),
     Index("ix_channel_order_updated", "last_updated_at"),
     Index("ix_channel_order_commerce", "commerce_order_id"),
+    Index("ix_channel_order_lease", "lease_owner"),
     **_MYSQL,
 )
 
@@ -152,9 +159,11 @@ channel_shipment_push = Table(
     Column("first_attempt_at", UtcDateTime),
     Column("last_attempt_at", UtcDateTime),
     Column("confirmed_at", UtcDateTime),
+    *_lease(),
     Index("ix_channel_shipment_push_status", "status"),
     Index("ix_channel_shipment_push_account", "account", "status"),
     Index("ix_channel_shipment_push_shipment", "commerce_shipment_id", "commerce_track_id"),
+    Index("ix_channel_shipment_push_lease", "lease_owner"),
     **_MYSQL,
 )
 

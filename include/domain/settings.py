@@ -54,6 +54,9 @@ with a message saying so.
 Pipeline knobs (no Amazon Sales Channel counterpart): ``chunk_size`` orders per
 mapped Commerce task, ``commerce_concurrency`` concurrent Commerce calls, and
 ``overlap_minutes`` by which each extraction window reaches back.
+``lease_seconds`` (600): how long a task's claim on an order or a package lasts
+(:mod:`include.channel_db.leases`); a running task renews it every third of that, so it
+only matters when a worker dies: its orders wait that long for the next run.
 
 Quarantine retry policy (:mod:`include.domain.retry_policy`): an order whose import
 failed is tried again after ``retry_base_minutes`` × 2^(attempts−1) minutes (0: every
@@ -152,6 +155,7 @@ class OrderSettings:
     retry_base_minutes: int = RetryPolicy.base_minutes
     retry_max_delay_minutes: int = RetryPolicy.max_delay_minutes
     pii_retention_days: int = 30
+    lease_seconds: int = 600
 
     def shipping_method_for(self, marketplace_id: str | None, level: str | None, prime: bool) -> str:
         """The Commerce shipping method for an order's marketplace, service level and Prime flag."""
@@ -188,6 +192,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "retry_base_minutes": (0, 10080),
     "retry_max_delay_minutes": (0, 43200),
     "pii_retention_days": (0, 3650),
+    "lease_seconds": (5, 86400),
 }
 _FIELDS = tuple(OrderSettings.__dataclass_fields__)
 

@@ -20,6 +20,7 @@ from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.hooks.pii_key import buyer_cipher
 from include.adapters.landing import LandedOrder, default_landing_uri, read_landed, write_pages
+from include.adapters.leases import task_lease
 from include.adapters.task_failures import fail_fast_on_permanent_errors
 from include.channel_db import StageResult
 from include.clients.commerce.errors import CommerceUnavailable
@@ -277,15 +278,30 @@ def import_chunks(fulfilled_by: str, plan: SyncPlan | dict, *, account: Account 
 
 @fail_fast_on_permanent_errors
 def import_chunk(fulfilled_by: str, ids: list[str], *, account: Account = DEFAULT_ACCOUNT) -> dict:
-    """Import one chunk concurrently (``commerce_concurrency``) and record every outcome."""
-    from include.adapters.hooks.commerce_api import CommerceHook
+    """Import one chunk concurrently (``commerce_concurrency``) and record every outcome.
 
+    The chunk's orders are claimed first (:mod:`include.channel_db.leases`): orders another task holds
+    (an overlapping backfill or manual run) are left to it and counted as ``claimed_elsewhere``.
+    """
     settings = load_settings(account.settings_variable)
     engine = channel_engine()
     statuses = statuses_to_import(fulfilled_by, settings)
-    orders = channel_db.orders_to_import(
-        engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=ids, account=account.name
-    )
+    with channel_db.holding_leases(engine, task_lease(settings.lease_seconds)) as lease:
+        claimed = channel_db.claim_orders(engine, ids, lease)
+        # Read after the claim: an order another task imported meanwhile is no longer importable.
+        orders = channel_db.orders_to_import(
+            engine, fulfilled_by=fulfilled_by, statuses=statuses, cipher=buyer_cipher(), only_ids=claimed,
+            account=account.name,
+        )  # fmt: skip
+        tally = _import_claimed(orders, settings) if orders else _tally([])
+    return _with_claimed_elsewhere(tally, len(ids) - len(claimed))
+
+
+def _import_claimed(orders: list[channel_db.ChannelOrder], settings: OrderSettings) -> dict:
+    """Import the orders this task holds, concurrently, and record every outcome."""
+    from include.adapters.hooks.commerce_api import CommerceHook
+
+    engine = channel_engine()
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
 
@@ -317,22 +333,43 @@ def import_chunk(fulfilled_by: str, ids: list[str], *, account: Account = DEFAUL
 
 @fail_fast_on_permanent_errors
 def apply_changes(plan: SyncPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
-    """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders."""
-    plan = SyncPlan.from_xcom(plan)
-    from include.adapters.hooks.commerce_api import CommerceHook
+    """Carry Amazon's later changes (cancellation, buyer details) into already imported MFN orders.
 
+    The orders are claimed first, as in :func:`import_chunk`: those another task holds are left to it.
+    """
+    plan = SyncPlan.from_xcom(plan)
     settings = load_settings(account.settings_variable)
     engine = channel_engine()
     cipher = buyer_cipher()
-    orders = channel_db.orders_needing_update(
-        engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=plan.only_ids, account=account.name
-    )
-    to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher, account=account.name)
-    if plan.only_ids:
-        chosen = set(plan.only_ids)
-        to_settle = [order for order in to_settle if order.amazon_order_id in chosen]
+
+    def work(only_ids: list[str] | None) -> tuple[list[channel_db.ChannelOrder], list[channel_db.ChannelOrder]]:
+        orders = channel_db.orders_needing_update(
+            engine, cipher=cipher, fulfilled_by="MERCHANT", only_ids=only_ids, account=account.name
+        )
+        to_settle = channel_db.canceled_orders_to_settle(engine, cipher=cipher, account=account.name)
+        if only_ids is not None:
+            chosen = set(only_ids)
+            to_settle = [order for order in to_settle if order.amazon_order_id in chosen]
+        return orders, to_settle
+
+    orders, to_settle = work(plan.only_ids)
     if not orders and not to_settle:
         return _tally([])
+    wanted = [order.amazon_order_id for order in (*orders, *to_settle)]
+    with channel_db.holding_leases(engine, task_lease(settings.lease_seconds)) as lease:
+        claimed = channel_db.claim_orders(engine, wanted, lease)
+        orders, to_settle = work(claimed)  # read again: another task may have applied some changes meanwhile
+        tally = _apply_claimed(orders, to_settle, settings) if orders or to_settle else _tally([])
+    return _with_claimed_elsewhere(tally, len(set(wanted)) - len(claimed))
+
+
+def _apply_claimed(
+    orders: list[channel_db.ChannelOrder], to_settle: list[channel_db.ChannelOrder], settings: OrderSettings
+) -> dict:
+    """Apply Amazon's changes to the imported orders and settle the cancelled ones this task holds."""
+    from include.adapters.hooks.commerce_api import CommerceHook
+
+    engine = channel_engine()
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
 
@@ -536,6 +573,14 @@ def _fail_loudly_on_unexpected(orders: list[channel_db.ChannelOrder], raw: list[
             f"{len(unexpected)} order(s) raised unexpected errors, first {first_id}: {type(first).__name__}; "
             "the other orders' outcomes are recorded"
         ) from first
+
+
+def _with_claimed_elsewhere(tally: dict, count: int) -> dict:
+    """A task result with the orders of its chunk that another task held (left to it; the next run sees them)."""
+    if count:
+        log.info("%s order(s) of this chunk are claimed by another task: left to it", count)
+        tally["outcomes"]["claimed_elsewhere"] = count
+    return tally
 
 
 def _tally(results: list[ImportResult]) -> dict:

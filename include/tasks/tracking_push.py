@@ -39,10 +39,11 @@ from include import channel_db
 from include.adapters.accounts import DEFAULT_ACCOUNT, Account
 from include.adapters.dag_defaults import order_ids, run_params
 from include.adapters.hooks.channel_db import channel_engine
+from include.adapters.leases import task_lease
 from include.adapters.task_failures import PermanentError, fail_fast_on_permanent_errors
 from include.clients.commerce.errors import CommerceClientError
 from include.domain.run_plans import PushPlan
-from include.domain.settings import load_settings
+from include.domain.settings import OrderSettings, load_settings
 from include.domain.staging import batched
 from include.domain.tracking import (
     COMMENT_PREFIX,
@@ -300,18 +301,59 @@ class AmazonCredentialsError(PermanentError):
 
 @fail_fast_on_permanent_errors
 def confirm_packages(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
-    """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens."""
+    """``confirmShipment`` for every pending or failed package, each outcome recorded as it happens.
+
+    The packages are claimed first: two overlapping runs never send the same package (orders another
+    task holds are left to it, counted as ``claimed_elsewhere``).
+    """
     plan = PushPlan.from_xcom(plan)
+    engine = channel_engine()
+    pushes = channel_db.pushes_to_send(
+        engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused, account=account.name
+    )
+    if not pushes:
+        return _confirm(engine, account, [], 0)
+    lease = task_lease(load_settings(account.settings_variable).lease_seconds)
+    with channel_db.holding_leases(engine, lease):
+        pushes, elsewhere = _claimed_pushes(engine, plan, pushes, lease, account.name)
+        return _confirm(engine, account, pushes, elsewhere)
+
+
+def _claimed_pushes(
+    engine, plan: PushPlan, pushes: list[Package], lease: channel_db.Lease, account: str
+) -> tuple[list[Package], int]:
+    """Claim the packages to send (:mod:`include.channel_db.leases`); returns those of the orders whose every
+    waiting package this task now holds, read again after the claim, and how many orders another task holds.
+
+    An order's packages go out in order, by one task: an order this task holds only in part is left whole.
+    """
+    wanted = sorted({push.amazon_order_id for push in pushes})
+    held = channel_db.claim_pushes(engine, wanted, lease)
+    fresh = channel_db.pushes_to_send(
+        engine, only_ids=sorted({amazon_id for amazon_id, _ in held}), resend_refused=plan.resend_refused,
+        account=account,
+    )  # fmt: skip
+    whole = {
+        amazon_id
+        for amazon_id, group in groupby(fresh, key=lambda p: p.amazon_order_id)
+        if all((p.amazon_order_id, p.package_reference_id) in held for p in group)
+    }
+    elsewhere = len(set(wanted) - {amazon_id for amazon_id, _ in held}) + len(
+        {p.amazon_order_id for p in fresh} - whole
+    )
+    if elsewhere:
+        log.info("%s order(s) with packages to send are claimed by another task: left to it", elsewhere)
+    return [p for p in fresh if p.amazon_order_id in whole], elsewhere
+
+
+def _confirm(engine, account: Account, pushes: list[Package], claimed_elsewhere: int) -> dict:
+    """``confirmShipment`` for these packages (grouped by order, in order), each outcome recorded as it happens."""
     import httpx
 
     from include.adapters.hooks.amazon_sp_api import SpApiHook
     from include.clients.amazon.client import ClientStats
     from include.clients.amazon.errors import SpApiError
 
-    engine = channel_engine()
-    pushes = channel_db.pushes_to_send(
-        engine, only_ids=plan.only_ids, resend_refused=plan.resend_refused, account=account.name
-    )
     outcomes: Counter[str] = Counter()
     problems: list[dict] = []
     touched: set[str] = set()
@@ -367,6 +409,7 @@ def confirm_packages(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUN
         "orders_shipped_count": len(shipped),
         "orders_partially_shipped_count": len(partial),
         "sp_api": traffic.calls(),
+        "claimed_elsewhere": claimed_elsewhere,
     }
     log.info(
         "confirmShipment: %s", {k: result[k] for k in ("sent", "confirmed", "failed", "refused", "waiting", "held")}
@@ -428,13 +471,27 @@ class Completion:
 
 @fail_fast_on_permanent_errors
 def complete_orders(plan: PushPlan | dict, *, account: Account = DEFAULT_ACCOUNT) -> dict:
-    """Make every fully confirmed order complete in Commerce, with one comment and no customer notification."""
-    plan = PushPlan.from_xcom(plan)
-    from include.adapters.hooks.commerce_api import CommerceHook
+    """Make every fully confirmed order complete in Commerce, with one comment and no customer notification.
 
+    The orders are claimed first (their channel orders' leases), so two overlapping runs never close the same one.
+    """
+    plan = PushPlan.from_xcom(plan)
     settings = load_settings(account.settings_variable)
     engine = channel_engine()
     orders = channel_db.orders_to_complete(engine, only_ids=plan.only_ids, account=account.name)
+    if not orders:
+        return _completed(engine, settings, [])
+    with channel_db.holding_leases(engine, task_lease(settings.lease_seconds)) as lease:
+        claimed = channel_db.claim_orders(engine, [o.amazon_order_id for o in orders], lease)
+        # Read again after the claim: another task may have closed some meanwhile (and leaves the rest to us).
+        orders = channel_db.orders_to_complete(engine, only_ids=claimed, account=account.name)
+        return _completed(engine, settings, orders)
+
+
+def _completed(engine, settings: OrderSettings, orders: list[channel_db.OrderToComplete]) -> dict:
+    """Close these orders in Commerce (those this task holds) and record each outcome."""
+    from include.adapters.hooks.commerce_api import CommerceHook
+
     results: list[Completion] = []
     if orders:
         confirmed: dict[str, list[tuple[str, str]]] = {}
