@@ -1,7 +1,7 @@
 """The seller account of every landed order set aside at staging.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-30
 
 ``channel_order_rejection.account``: the account whose landing page held the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
