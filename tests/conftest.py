@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,8 +257,8 @@ def postgres_channel_url(postgres_url) -> str:
 # --------------------------------------------------------------------------------------------------- a real Airflow
 
 
-@pytest.fixture
-def metadata_db() -> Iterator[str]:
+@contextmanager
+def fresh_metadata_db(suffix: str = "") -> Iterator[str]:
     """A fresh PostgreSQL database for the Airflow metadata (skips where no server runs), dropped afterwards.
 
     SQLite locks up under a scheduler, a DAG processor, an API server, a triggerer and
@@ -268,61 +269,64 @@ def metadata_db() -> Iterator[str]:
     from sqlalchemy import create_engine, text
 
     admin = create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"acs_airflow_{os.getpid()}"
+    name = f"acs_airflow_{os.getpid()}{suffix}"
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         conn.execute(text(f"CREATE DATABASE {name}"))
-    yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 @pytest.fixture
-def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., AirflowStack]]:
-    """Starts a real Airflow on the sandboxes: every component as a subprocess (``sandbox.airflow_stack``),
-    LocalExecutor, a throwaway PostgreSQL metadata DB, a SQLite channel DB in the test's folder.
+def metadata_db() -> Iterator[str]:
+    """A fresh PostgreSQL metadata database for one test (:func:`fresh_metadata_db`)."""
+    with fresh_metadata_db() as url:
+        yield url
 
-    Call it with extra environment variables (they win); it returns the running stack, stopped after the test.
-    """
-    started: list[AirflowStack] = []
 
-    def start(**extra_env: str) -> AirflowStack:
-        home = tmp_path / "airflow"
-        home.mkdir()
-        api_port = free_port()
-        connections = {
-            **sandbox.airflow_connections(),
-            "CHANNEL_DB": {"conn_type": "sqlite", "host": str(tmp_path / "channel.db")},
-        }
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "PYTHONPATH": str(PROJECT_ROOT),
-            "ACS_ALERTS_FILE": str(tmp_path / "alerts.jsonl"),
-            "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
-                {"fba_import": True, "landing_uri": (tmp_path / "landing").as_uri()}
-            ),
-            **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
-            **extra_env,
-        }
-        stack = AirflowStack(home, env)
-        started.append(stack)
+def launch_airflow_stack(sandbox: Sandbox, metadata_url: str, folder: Path, **extra_env: str) -> AirflowStack:
+    """Start a real Airflow on ``sandbox``: every component as a subprocess (``sandbox.airflow_stack``),
+    LocalExecutor, the metadata DB at ``metadata_url``, a SQLite channel DB and the landing store in ``folder``.
+    Extra environment variables win. The caller stops it (``stack.stop()``)."""
+    home = folder / "airflow"
+    home.mkdir()
+    api_port = free_port()
+    connections = {
+        **sandbox.airflow_connections(),
+        "CHANNEL_DB": {"conn_type": "sqlite", "host": str(folder / "channel.db")},
+    }
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ACS_"))},
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "ACS_ALERTS_FILE": str(folder / "alerts.jsonl"),
+        "AIRFLOW_VAR_AMAZON_ORDER_SETTINGS": json.dumps(
+            {"fba_import": True, "landing_uri": (folder / "landing").as_uri()}
+        ),
+        **{f"AIRFLOW_CONN_{name}": json.dumps(conn) for name, conn in connections.items()},
+        **extra_env,
+    }
+    stack = AirflowStack(home, env)
+    try:
         stack.cli("db", "migrate")
         # The pools (and, overridden by the environment above, the connections and Variable) as scripts/setup loads them.
         subprocess.run(
@@ -330,6 +334,23 @@ def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., Airf
             env=stack.env, cwd=PROJECT_ROOT, check=True, capture_output=True,
         )  # fmt: skip
         stack.start_all()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@pytest.fixture
+def airflow_stack(sandbox, metadata_db, tmp_path) -> Iterator[Callable[..., AirflowStack]]:
+    """Starts a real Airflow on the sandboxes (:func:`launch_airflow_stack`) in the test's folder.
+
+    Call it with extra environment variables (they win); it returns the running stack, stopped after the test.
+    """
+    started: list[AirflowStack] = []
+
+    def start(**extra_env: str) -> AirflowStack:
+        stack = launch_airflow_stack(sandbox, metadata_db, tmp_path, **extra_env)
+        started.append(stack)
         return stack
 
     try:
