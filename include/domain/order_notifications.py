@@ -20,18 +20,87 @@ from datetime import datetime
 from typing import Any
 
 AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
-ORDER_CHANGE_TYPES = frozenset({"BuyerRequestedChange", "DeliveryTipChange", "OrderStatusChange"})
-ORDER_STATUSES = frozenset(
-    {"Pending", "Unshipped", "PartiallyShipped", "Shipped", "Canceled", "Unfulfillable", "InvoiceUnconfirmed",
-     "PendingAvailability"}
-)  # fmt: skip
-_TOP = ("NotificationVersion", "NotificationType", "PayloadVersion", "EventTime", "Payload", "NotificationMetadata")
-_CHANGE = ("NotificationLevel", "SellerId", "AmazonOrderId", "OrderChangeType", "OrderChangeTrigger", "Summary")
-_SUMMARY = ("MarketplaceId", "OrderStatus", "PurchaseDate", "DestinationPostalCode", "FulfillmentType", "OrderType")
-_METADATA = ("ApplicationId", "SubscriptionId", "PublishTime", "NotificationId")
-_ITEM_STRINGS = ("OrderItemId", "SellerSKU", "SupplySourceId")
 #: Bodies larger than this are not notifications (SQS allows 256 KiB; Amazon's are a few KiB).
 MAX_BODY = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the model: its JSON types (``null`` allowed where Amazon allows it), enumeration, contents."""
+
+    types: tuple[str, ...]
+    enum: frozenset[str] | None = None
+    required: tuple[str, ...] = ()
+    properties: dict[str, Field] | None = None
+    items: Field | None = None
+
+
+def _f(*types: str, enum: Iterable[str] | None = None) -> Field:
+    return Field(types, frozenset(enum) if enum else None)
+
+
+def _obj(required: Iterable[str], **properties: Field) -> Field:
+    return Field(("object",), required=tuple(required), properties=properties)
+
+
+S, DATE, INT = _f("string"), _f("string", "null"), _f("integer")
+#: The ORDER_CHANGE notification, field by field, as ``OrderChangeNotification.json`` publishes it.
+MODEL = _obj(
+    ["NotificationVersion", "NotificationType", "PayloadVersion", "EventTime", "Payload", "NotificationMetadata"],
+    NotificationVersion=S, NotificationType=S, PayloadVersion=S, EventTime=S,
+    Payload=_obj(["OrderChangeNotification"], OrderChangeNotification=_obj(
+        ["NotificationLevel", "SellerId", "AmazonOrderId", "OrderChangeType", "OrderChangeTrigger", "Summary"],
+        NotificationLevel=_f("string", enum=["OrderItemLevel", "OrderLevel"]),
+        SellerId=S,
+        AmazonOrderId=S,
+        OrderChangeType=_f("string", enum=["BuyerRequestedChange", "DeliveryTipChange", "OrderStatusChange"]),
+        OrderChangeTrigger=_obj(["TimeOfOrderChange", "ChangeReason"], TimeOfOrderChange=DATE, ChangeReason=S),
+        Summary=_obj(
+            ["MarketplaceId", "OrderStatus", "PurchaseDate", "DestinationPostalCode", "FulfillmentType", "OrderType",
+             "OrderItems"],
+            MarketplaceId=S,
+            OrderStatus=_f("string", enum=["Pending", "Unshipped", "PartiallyShipped", "Shipped", "Canceled",
+                                           "Unfulfillable", "InvoiceUnconfirmed", "PendingAvailability"]),
+            PurchaseDate=DATE, DestinationPostalCode=DATE,
+            FulfillmentType=_f("string", enum=["AFN", "MFN"]),
+            OrderType=_f("string", enum=["StandardOrder", "LongLeadTimeOrder", "Preorder", "BackOrder",
+                                         "SourcingOnDemandOrder"]),
+            NumberOfItemsShipped=INT, NumberOfItemsUnshipped=INT,
+            EarliestDeliveryDate=S, LatestDeliveryDate=S, EarliestShipDate=S, LatestShipDate=S, CancelNotifyDate=S,
+            OrderPrograms=Field(("array",), items=_f("string", enum=["Business", "Prime", "Premium", "IBA",
+                                                                     "Replacement"])),
+            ShippingPrograms=Field(("array",), items=_f("string", enum=["ShipDateSet", "GlobalExpress", "ISPU",
+                                                                        "AccessPoint", "TFM", "EasyShip"])),
+            EasyShipShipmentStatus=_f("string", enum=[
+                "PendingSchedule", "PendingPickUp", "PendingDropOff", "LabelCanceled", "PickedUp", "DroppedOff",
+                "AtOriginFC", "AtDestinationFC", "Delivered", "RejectedByBuyer", "Undeliverable",
+                "ReturningToSeller", "ReturnedToSeller", "Lost", "OutForDelivery", "Damaged"]),
+            ElectronicInvoiceStatus=_f("string", enum=["NotRequired", "NotFound", "Processing", "Errored",
+                                                       "Accepted"]),
+            OrderItems=Field(("array",), items=_obj(
+                ["OrderItemId", "SellerSKU", "SupplySourceId", "Quantity"],
+                OrderItemId=S, SellerSKU=S, SupplySourceId=DATE,
+                OrderItemStatus=_f("string", enum=["Unshipped", "Shipped"]),
+                Quantity=INT, QuantityShipped=INT, IsBuyerRequestedCancel=_f("boolean"),
+                ItemEarliestDeliveryDate=S, ItemLatestDeliveryDate=S,
+            )),
+        ),
+    )),
+    NotificationMetadata=_obj(["ApplicationId", "SubscriptionId", "PublishTime", "NotificationId"],
+                              ApplicationId=S, SubscriptionId=S, PublishTime=S, NotificationId=S),
+)  # fmt: skip
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer()),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+_WORDS = {"object": "an object", "array": "a list", "string": "a string", "integer": "an integer",
+          "boolean": "true or false", "null": "null"}  # fmt: skip
 
 
 class InvalidNotification(ValueError):
@@ -54,25 +123,27 @@ class OrderChange:
     notification_id: str
 
 
-def _object(value: Any, where: str, keys: Iterable[str]) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidNotification(f"{where} is not an object")
-    missing = [k for k in keys if k not in value]
-    if missing:
-        raise InvalidNotification(f"{where} lacks {', '.join(missing)}")
-    return value
-
-
-def _string(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidNotification(f"{where} is not a string")
-    return value
+def check(value: Any, model: Field = MODEL, where: str = "the notification") -> None:
+    """Raise :class:`InvalidNotification` naming the first field of ``value`` that does not fit ``model``."""
+    if not any(_JSON_TYPES[t](value) for t in model.types):
+        raise InvalidNotification(f"{where} is not {' or '.join(_WORDS[t] for t in model.types)}")
+    if model.enum is not None and isinstance(value, str) and value not in model.enum:
+        raise InvalidNotification(f"{where} is not one Amazon defines")
+    if isinstance(value, dict) and model.properties is not None:
+        missing = [key for key in model.required if key not in value]
+        if missing:
+            raise InvalidNotification(f"{where} lacks {', '.join(missing)}")
+        for key, field_model in model.properties.items():
+            if key in value:
+                check(value[key], field_model, key if where == "the notification" else f"{where}.{key}")
+    if isinstance(value, list) and model.items is not None:
+        for position, item in enumerate(value):
+            check(item, model.items, f"{where}[{position}]")
 
 
 def _timestamp(value: Any, where: str) -> datetime:
-    text = _string(value, where)
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         raise InvalidNotification(f"{where} is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
@@ -93,41 +164,21 @@ def parse_notification(body: Any, *, seller_id: str | None = None) -> OrderChang
     if isinstance(data, dict) and "NotificationType" in data and data["NotificationType"] != "ORDER_CHANGE":
         kind = data["NotificationType"] if isinstance(data["NotificationType"], str) else "?"
         raise InvalidNotification(f"a {kind[:40]} notification, not ORDER_CHANGE", foreign=True)
-    top = _object(data, "the notification", _TOP)
-    for key in ("NotificationVersion", "NotificationType", "PayloadVersion"):
-        _string(top[key], key)
-    _timestamp(top["EventTime"], "EventTime")
-    metadata = _object(top["NotificationMetadata"], "NotificationMetadata", _METADATA)
-    for key in _METADATA:
-        _string(metadata[key], f"NotificationMetadata.{key}")
-    payload = _object(top["Payload"], "Payload", ("OrderChangeNotification",))
-    change = _object(payload["OrderChangeNotification"], "OrderChangeNotification", _CHANGE)
-    for key in ("NotificationLevel", "SellerId", "AmazonOrderId", "OrderChangeType"):
-        _string(change[key], f"OrderChangeNotification.{key}")
+    check(data)
+    change = data["Payload"]["OrderChangeNotification"]
     if not AMAZON_ORDER_ID.match(change["AmazonOrderId"]):
         raise InvalidNotification("OrderChangeNotification.AmazonOrderId is not an Amazon order id (3-7-7)")
-    if change["OrderChangeType"] not in ORDER_CHANGE_TYPES:
-        raise InvalidNotification("OrderChangeNotification.OrderChangeType is not one Amazon defines")
-    trigger = _object(change["OrderChangeTrigger"], "OrderChangeTrigger", ("TimeOfOrderChange", "ChangeReason"))
-    changed_at = _timestamp(trigger["TimeOfOrderChange"], "OrderChangeTrigger.TimeOfOrderChange")
-    _string(trigger["ChangeReason"], "OrderChangeTrigger.ChangeReason")
-    summary = _object(change["Summary"], "Summary", (*_SUMMARY, "OrderItems"))
-    for key in _SUMMARY:
-        _string(summary[key], f"Summary.{key}")
-    if summary["OrderStatus"] not in ORDER_STATUSES:
-        raise InvalidNotification("Summary.OrderStatus is not one Amazon defines")
-    _timestamp(summary["PurchaseDate"], "Summary.PurchaseDate")
-    if not isinstance(summary["OrderItems"], list):
-        raise InvalidNotification("Summary.OrderItems is not a list")
-    for position, item in enumerate(summary["OrderItems"]):
-        item = _object(item, f"Summary.OrderItems[{position}]", (*_ITEM_STRINGS, "Quantity"))
-        for key in _ITEM_STRINGS:
-            _string(item[key], f"Summary.OrderItems[{position}].{key}")
-        if not isinstance(item["Quantity"], int) or isinstance(item["Quantity"], bool):
-            raise InvalidNotification(f"Summary.OrderItems[{position}].Quantity is not an integer")
+    when = change["OrderChangeTrigger"]["TimeOfOrderChange"]
+    changed_at = (
+        _timestamp(when, "OrderChangeTrigger.TimeOfOrderChange")
+        if when is not None
+        else _timestamp(data["EventTime"], "EventTime")
+    )
     if seller_id and change["SellerId"] != seller_id:
         raise InvalidNotification("a notification of another seller (SellerId)", foreign=True)
-    return OrderChange(change["AmazonOrderId"], change["OrderChangeType"], changed_at, metadata["NotificationId"])
+    return OrderChange(
+        change["AmazonOrderId"], change["OrderChangeType"], changed_at, data["NotificationMetadata"]["NotificationId"]
+    )
 
 
 def coalesce(changes: Iterable[OrderChange]) -> list[OrderChange]:

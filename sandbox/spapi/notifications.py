@@ -75,7 +75,7 @@ def order_change_notification(
                 "OrderItemId": str(item.get("orderItemId", "")),
                 "SellerSKU": str((item.get("product") or {}).get("sellerSku", "")),
                 "SupplySourceId": str(uuid.uuid5(uuid.NAMESPACE_URL, seller_id)),
-                "OrderItemStatus": ORDER_STATUS.get(status, "Unshipped"),
+                "OrderItemStatus": "Shipped" if quantity and shipped == quantity else "Unshipped",
                 "Quantity": quantity if isinstance(quantity, int) else 0,
                 "QuantityShipped": shipped if isinstance(shipped, int) else 0,
                 "IsBuyerRequestedCancel": bool((item.get("cancellation") or {}).get("cancellationRequest")),
