@@ -80,6 +80,13 @@ def channel(stack, sql: str) -> list[tuple]:
         engine.dispose()
 
 
+def staged(stack) -> bool:
+    try:
+        return bool(channel(stack, "SELECT 1 FROM channel_order"))
+    except Exception:  # noqa: BLE001 - no database or no table yet
+        return False
+
+
 def sqs(box):
     import boto3
 
@@ -132,6 +139,8 @@ def test_order_changes_reach_commerce_through_the_queue(events_stack):
     client.send_message(QueueUrl=QUEUE, MessageBody="{not json")
     client.send_message(QueueUrl=QUEUE, MessageBody=json.dumps({"NotificationType": "ANY_OFFER_CHANGED"}))
     box.spapi("POST", "/_sandbox/orders", json=orders).raise_for_status()
+    # The event path on its own (a fresh channel DB, created by its first task), then polling racing its imports.
+    wait(box, stack, "the first event run to stage", lambda: staged(stack))
     stack.cli("dags", "trigger", SYNC, "--conf", json.dumps({"amazon_order_ids": ids[:3]}))
     stack.cli("dags", "unpause", SYNC)
     stack.wait_for(

@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from include import channel_db
 from include.adapters.accounts import DEFAULT_ACCOUNT, Account
+from include.adapters.hooks.channel_db import channel_engine
 from include.adapters.order_queue import (
     MAX_MESSAGES_PER_RUN,
     MAX_ORDERS_PER_RUN,
@@ -52,6 +54,7 @@ def receive(*, account: Account = DEFAULT_ACCOUNT) -> dict:
     """
     from airflow.sdk.exceptions import AirflowSkipException
 
+    channel_db.require_current(channel_engine())  # as the sync's first task: a new database is created here
     queue_url = account.order_change_queue
     seller_id = _seller_id(account)
     client = sqs_client()
