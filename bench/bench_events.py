@@ -54,9 +54,10 @@ def throughput_bounds(factor: float = 1.0) -> dict[str, float]:
     return {"polling": polling, "events": events}
 
 
-def run_mode(mode: str, orders: int, minutes: float, timeout_min: float) -> dict:
+def run_mode(mode: str, orders: int, minutes: float, timeout_min: float, rate_factor: float | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"acs-bench-events-{mode}-"))
-    box = start_sandbox(f"sqlite:///{folder / 'commerce.db'}", sqs_port=free_port())
+    limits = ("--rate-limits", "scaled", "--rate-factor", str(rate_factor)) if rate_factor else ()
+    box = start_sandbox(f"sqlite:///{folder / 'commerce.db'}", *limits, sqs_port=free_port())
     commerce = create_engine(box.commerce_db)
     try:
         with fresh_metadata_db(f"_bench_{mode}") as metadata:
@@ -101,6 +102,10 @@ def run_mode(mode: str, orders: int, minutes: float, timeout_min: float) -> dict
                     look()
                     time.sleep(0.5)
                 latencies = [seen[i] - accepted[i] for i in accepted if i in seen]
+                arrivals = sorted(seen[i] for i in accepted if i in seen)
+                burst = DEFAULT_PLANS["getOrder"].burst
+                # after the burst, orders per hour from the first acceptance to the last arrival
+                sustained = (len(arrivals) - burst) / (arrivals[-1] - start) * 3600 if len(arrivals) > burst else None
                 runs = stack.runs(DAG[mode])
                 return {
                     "mode": mode,
@@ -112,6 +117,8 @@ def run_mode(mode: str, orders: int, minutes: float, timeout_min: float) -> dict
                     "runs": len(runs),
                     "runs_failed": sum(r["state"] == "failed" for r in runs),
                     "placing_s": round(minutes * 60),
+                    "rate_factor": rate_factor or 1,
+                    "sustained_per_h": round(sustained) if sustained else None,
                 }
             finally:
                 stack.stop()
@@ -128,10 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout-minutes", type=float, default=25, help="wait this long after the last order (default: %(default)s)"
     )
+    parser.add_argument(
+        "--rate-factor", type=float, help="scale the usage plans' rates (bursts as published) to check the bounds"
+    )
     args = parser.parse_args(argv)
     modes = ["events", "polling"] if args.mode == "both" else [args.mode]
     for mode in modes:
-        result = run_mode(mode, args.orders, args.minutes, args.timeout_minutes)
+        result = run_mode(mode, args.orders, args.minutes, args.timeout_minutes, args.rate_factor)
         print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
     default, scaled = throughput_bounds(), throughput_bounds(10)
     print(
