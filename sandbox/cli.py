@@ -62,6 +62,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="multiplier on the usage-plan rates in scaled mode (bursts stay as published)",
     )
+    serve.add_argument(
+        "--sqs-port",
+        type=int,
+        help="start a local Amazon SQS (moto server mode) here; ORDER_CHANGE notifications go to its queues",
+    )
+    serve.add_argument(
+        "--notify-duplicates",
+        type=float,
+        default=0.1,
+        help="share of ORDER_CHANGE messages delivered twice (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--notify-delayed",
+        type=float,
+        default=0.1,
+        help="share of ORDER_CHANGE messages delayed by 1..--notify-max-delay s (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--notify-max-delay", type=int, default=5, help="longest delay in seconds (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--notify-seed", type=int, default=0, help="seed of the delivery behaviour (default: %(default)s)"
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default: %(default)s)")
     endpoints = sub.add_parser(
         "endpoints",
@@ -78,12 +101,19 @@ async def _serve(args: argparse.Namespace) -> None:
     from sandbox.commerce.app import create_app as create_commerce_app
     from sandbox.spapi.app import SpApiState
     from sandbox.spapi.app import create_app as create_spapi_app
+    from sandbox.spapi.notifications import Delivery, Notifications
     from sandbox.spapi.rate_limits import RateLimiter
+    from sandbox.sqs import LocalSqs
 
     regional = {"EU": args.spapi_eu_port, "FE": args.spapi_fe_port}
     regional = {region: port for region, port in regional.items() if port}
     # One state (sellers, clock, usage plans) behind every region's endpoint; each endpoint has its own faults.
-    state = SpApiState(limiter=RateLimiter(args.rate_limits, args.rate_factor))
+    sqs = LocalSqs(args.host, args.sqs_port) if args.sqs_port else None
+    if sqs is not None:
+        sqs.start()
+    delivery = Delivery(args.notify_duplicates, args.notify_delayed, args.notify_max_delay, args.notify_seed)
+    notifications = Notifications(sqs_endpoint=sqs.endpoint if sqs else None, delivery=delivery, sqs=sqs)
+    state = SpApiState(limiter=RateLimiter(args.rate_limits, args.rate_factor), notifications=notifications)
     if regional:  # the built-in seller is then the NA endpoint's seller (US, CA, MX, BR)
         state.sellers.confine_builtin("NA")
     spapi = [

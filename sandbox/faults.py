@@ -7,7 +7,7 @@ demo) configure it through ``PUT /_sandbox/faults`` with a body like::
      "rules": [{"kind": "503", "rate": 0.2, "method": "PUT", "path": "/V1/orders/create"},
                {"kind": "lost_response", "count": 1, "path": "shipmentConfirmation"}]}
 
-``kind`` is one of ``500``, ``503``, ``429``, ``slow`` (answer after ``delay_s``),
+``kind`` is one of ``400`` (a permanent refusal), ``500``, ``503``, ``429``, ``slow`` (answer after ``delay_s``),
 ``timeout`` (hold the request ``delay_s`` then answer 504 *without* running it)
 and ``lost_response`` (run the request, commit its writes, then drop the
 connection mid-response so the client never learns the outcome). ``rate`` is
@@ -30,7 +30,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-KINDS = ("500", "503", "429", "slow", "timeout", "lost_response")
+KINDS = ("400", "500", "503", "429", "slow", "timeout", "lost_response")
 
 
 @dataclass
@@ -74,6 +74,7 @@ class FaultConfig:
 
 
 _ERROR_BODIES = {
+    "400": b'{"errors":[{"code":"InvalidInput","message":"Invalid input (an injected fault)."}]}',
     "500": b'{"errors":[{"code":"InternalFailure","message":"We encountered an internal error. Please try again."}]}',
     "503": b'{"errors":[{"code":"ServiceUnavailable","message":"Service temporarily unavailable. Please try again."}]}',
     "429": b'{"errors":[{"code":"QuotaExceeded","message":"You exceeded your quota for the requested resource."}]}',
@@ -127,7 +128,7 @@ class FaultInjector:
         rule = self._pick(method, path)
         if rule is None:
             await self.app(scope, receive, send)
-        elif rule.kind in ("500", "503", "429"):
+        elif rule.kind in ("400", "500", "503", "429"):
             await _send_json(
                 send, int(rule.kind), self._bodies[rule.kind], {"retry-after": "1"} if rule.kind == "429" else {}
             )

@@ -46,6 +46,8 @@ class Sandbox:
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
     #: The EU endpoint (``--spapi-eu-port``; ``spapi_url`` is then the NA one), when started with one.
     spapi_eu_url: str | None = None
+    #: The local SQS (``--sqs-port``: moto's server mode), when started with one.
+    sqs_url: str | None = None
 
     def spapi(self, method: str, path: str, **kwargs) -> httpx.Response:
         return self.http.request(method, self.spapi_url + path, **kwargs)
@@ -79,6 +81,7 @@ class Sandbox:
                 "extra": {"store_code": "default", "timeout": 10},
             },
             "AMAZON_PII_KEY": {"conn_type": "generic", "password": credentials.PII_SANDBOX_KEY},
+            **({"AWS_DEFAULT": sqs_connection(self.sqs_url)} if self.sqs_url else {}),
         }
 
     def reset(self) -> None:
@@ -96,12 +99,25 @@ class Sandbox:
             self.process.kill()
 
 
+def sqs_connection(endpoint: str) -> dict:
+    """The ``aws_default`` connection (Airflow's JSON form) of the local SQS at ``endpoint``."""
+    from sandbox.sqs import REGION
+
+    return {
+        "conn_type": "aws",
+        "login": "sandbox",
+        "password": "sandbox",
+        "extra": {"endpoint_url": endpoint, "region_name": REGION},
+    }
+
+
 def start_sandbox(
     commerce_db: str,
     *extra_args: str,
     spapi_port: int | None = None,
     commerce_port: int | None = None,
     spapi_eu_port: int | None = None,
+    sqs_port: int | None = None,
     stdout=None,
 ) -> Sandbox:
     """Start the sandboxes (on free ports unless given) and wait until both answer their health check.
@@ -111,6 +127,8 @@ def start_sandbox(
     spapi_port, commerce_port = spapi_port or free_port(), commerce_port or free_port()
     if spapi_eu_port:
         extra_args = (*extra_args, "--spapi-eu-port", str(spapi_eu_port))
+    if sqs_port:
+        extra_args = (*extra_args, "--sqs-port", str(sqs_port))
     cmd = [
         sys.executable, "-m", "sandbox", "serve",
         "--spapi-port", str(spapi_port), "--commerce-port", str(commerce_port),
@@ -121,6 +139,8 @@ def start_sandbox(
     box = Sandbox(f"http://127.0.0.1:{spapi_port}", f"http://127.0.0.1:{commerce_port}", commerce_db, process)
     if spapi_eu_port:
         box.spapi_eu_url = f"http://127.0.0.1:{spapi_eu_port}"
+    if sqs_port:
+        box.sqs_url = f"http://127.0.0.1:{sqs_port}"
     deadline = time.monotonic() + 60
     for url in (box.spapi_url, box.commerce_url, *([box.spapi_eu_url] if box.spapi_eu_url else [])):
         while True:

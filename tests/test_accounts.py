@@ -9,6 +9,7 @@ the other completes, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -36,10 +37,22 @@ accounts:
 # ----------------------------------------------------------------------------------------------- accounts file
 
 
+def test_an_order_change_queue_must_be_an_sqs_queue_url():
+    from include.adapters.accounts import AccountsError, parse_accounts
+
+    good = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-eu"
+    text = f"accounts:\n  - {{name: eu, conn_id: c, settings_variable: v, order_change_queue: {good}}}\n"
+    assert parse_accounts(text)[0].order_change_queue == good
+    assert parse_accounts(text)[0].events_dag_id == "amazon_order_events_eu"
+    with pytest.raises(AccountsError, match="order_change_queue not an SQS queue URL"):
+        parse_accounts(text.replace(good, "http://127.0.0.1:8784/123456789012/orders-eu"))
+
+
 def test_the_shipped_accounts_file_has_the_default_account_only():
     from include.adapters.accounts import DEFAULT_ACCOUNTS_FILE, load_accounts
 
-    assert load_accounts(DEFAULT_ACCOUNTS_FILE) == [DEFAULT_ACCOUNT]
+    queue = "https://sqs.us-east-1.amazonaws.com/123456789012/amazon-order-change"  # the event path's (local SQS)
+    assert load_accounts(DEFAULT_ACCOUNTS_FILE) == [dataclasses.replace(DEFAULT_ACCOUNT, order_change_queue=queue)]
     assert (DEFAULT_ACCOUNT.sync_dag_id, DEFAULT_ACCOUNT.push_dag_id, DEFAULT_ACCOUNT.pool) == (
         "amazon_order_sync", "amazon_tracking_push", "amazon_sp_api",
     )  # fmt: skip
@@ -100,7 +113,8 @@ def test_a_bad_accounts_file_is_an_import_error_of_the_dag_files(tmp_path, monke
     monkeypatch.setenv("AMAZON_ACCOUNTS_FILE", str(accounts))
     bag = DagBag(dag_folder=str(PROJECT_ROOT / "dags"))
     assert set(bag.import_errors) == {str(PROJECT_ROOT / "dags" / f) for f in
-                                      ("amazon_order_sync.py", "amazon_tracking_push.py")}  # fmt: skip
+                                      ("amazon_order_sync.py", "amazon_tracking_push.py",
+                                       "amazon_order_events.py")}  # fmt: skip
     assert all("missing settings_variable" in error for error in bag.import_errors.values())
 
 

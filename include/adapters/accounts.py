@@ -24,6 +24,8 @@ DEFAULT_ACCOUNTS_FILE = INCLUDE_DIR / "accounts.yaml"
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,200}$")
 _KEYS = ("name", "conn_id", "settings_variable")
+#: Optional: the SQS queue URL of the account's ORDER_CHANGE notifications (the event path; README: Event-driven sync).
+_OPTIONAL = ("order_change_queue",)
 
 
 class AccountsError(ValueError):
@@ -37,6 +39,8 @@ class Account:
     name: str
     conn_id: str
     settings_variable: str
+    #: The SQS queue its ORDER_CHANGE notifications arrive in; None: no event path, polling only.
+    order_change_queue: str | None = None
 
     def _suffixed(self, base: str) -> str:
         return base if self.name == DEFAULT_NAME else f"{base}_{self.name}"
@@ -48,6 +52,10 @@ class Account:
     @property
     def push_dag_id(self) -> str:
         return self._suffixed("amazon_tracking_push")
+
+    @property
+    def events_dag_id(self) -> str:
+        return self._suffixed("amazon_order_events")
 
     @property
     def pool(self) -> str:
@@ -82,11 +90,13 @@ def parse_accounts(text: str, source: str = "accounts file") -> list[Account]:
             continue
         where = f"account #{position} ({entry.get('name', '?')})"
         missing = [key for key in _KEYS if not entry.get(key)]
-        unknown = sorted(set(entry) - set(_KEYS))
+        unknown = sorted(set(entry) - set(_KEYS) - set(_OPTIONAL))
         if missing:
             problems.append(f"{where}: missing {', '.join(missing)}")
         if unknown:
-            problems.append(f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(_KEYS)}")
+            problems.append(
+                f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join((*_KEYS, *_OPTIONAL))}"
+            )
         if missing or unknown:
             continue
         name, conn_id, variable = (str(entry[key]) for key in _KEYS)
@@ -95,9 +105,17 @@ def parse_accounts(text: str, source: str = "accounts file") -> list[Account]:
         for key, value in (("conn_id", conn_id), ("settings_variable", variable)):
             if not _ID.match(value):
                 problems.append(f"{where}: {key} {value!r} is not a valid Airflow id")
-        accounts.append(Account(name, conn_id, variable))
-    for key in _KEYS:
-        values = [getattr(a, key) for a in accounts]
+        queue = entry.get("order_change_queue")
+        if queue is not None:
+            from include.domain.order_notifications import queue_arn
+
+            try:
+                queue_arn(str(queue))
+            except ValueError as exc:
+                problems.append(f"{where}: order_change_queue {exc}")
+        accounts.append(Account(name, conn_id, variable, str(queue) if queue else None))
+    for key in (*_KEYS, *_OPTIONAL):
+        values = [getattr(a, key) for a in accounts if getattr(a, key) is not None]
         dupes = sorted({v for v in values if values.count(v) > 1})
         if dupes:
             problems.append(f"two accounts share {key} {', '.join(dupes)} (each account needs its own)")

@@ -1,6 +1,6 @@
 """Assets the DAGs produce and consume: one per seller account."""
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetWatcher
 
 from include.adapters.accounts import DEFAULT_ACCOUNT, Account
 
@@ -20,3 +20,39 @@ def orders_synced(account: Account) -> Asset:
 
 #: The default account's asset (the name a one-account deployment has always had).
 ORDERS_SYNCED = orders_synced(DEFAULT_ACCOUNT)
+
+#: The watcher's long poll (seconds) and its pause after an empty poll: a message wakes the DAG within ~1 s.
+WATCH_WAIT_S = 10
+WATCH_PAUSE_S = 1
+
+
+def order_changes(account: Account) -> Asset:
+    """The account's ORDER_CHANGE queue as an asset, watched by the Amazon provider's SQS trigger in the triggerer.
+
+    The watcher is a wake-up only: it peeks (at most one message, ``VisibilityTimeout=0`` so the message stays
+    visible, never deleted) and each sighting is an asset event that starts the account's event DAG, whose run
+    receives the messages itself and deletes them once their orders are staged. Message bodies therefore never
+    reach the metadata database (asset event extras), and a crashed run's messages reappear in the queue.
+    """
+    from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
+
+    from include.adapters.order_queue import AWS_CONN_ID
+
+    if not account.order_change_queue:
+        raise ValueError(f"account {account.name} has no order_change_queue")
+    trigger = SqsSensorTrigger(
+        sqs_queue=account.order_change_queue,
+        aws_conn_id=AWS_CONN_ID,
+        max_messages=1,
+        wait_time_seconds=WATCH_WAIT_S,
+        visibility_timeout=0,
+        delete_message_on_reception=False,
+        waiter_delay=WATCH_PAUSE_S,
+    )
+    suffix = "" if account.name == DEFAULT_ACCOUNT.name else f"_{account.name}"
+    return Asset(
+        name=f"amazon_order_changes{suffix}",
+        uri=f"x-amazon-commerce://orders/changes{'/' + account.name if suffix else ''}",
+        group="amazon",
+        watchers=[AssetWatcher(name=f"order_change_queue{suffix}", trigger=trigger)],
+    )

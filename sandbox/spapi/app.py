@@ -29,10 +29,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sandbox.faults import FaultInjector
-from sandbox.generator import cancel, generate_orders, next_version, order_status, summarize
+from sandbox.generator import cancel, generate_orders, next_version, order_status, request_cancellation, summarize
 from sandbox.spapi import shipments
-from sandbox.spapi.auth import LwaError, LwaTokens
+from sandbox.spapi.auth import GRANTLESS_PREFIX, LwaError, LwaTokens
 from sandbox.spapi.errors import ACCESS_DENIED, QUOTA_EXCEEDED, ApiError, invalid_input
+from sandbox.spapi.notifications import Notifications
 from sandbox.spapi.rate_limits import RateLimiter, format_rate
 from sandbox.spapi.search import (
     FULFILLMENT_STATUSES,
@@ -72,6 +73,7 @@ class SpApiState:
     tokens: LwaTokens = field(default_factory=LwaTokens)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     codec: TokenCodec = field(default_factory=lambda: TokenCodec(secrets.token_bytes(32)))
+    notifications: Notifications = field(default_factory=Notifications)
 
     @property
     def store(self):
@@ -89,6 +91,7 @@ class SpApiState:
             if seller is not self.sellers.builtin:
                 self.tokens.forget(seller.refresh_token)
         self.sellers.reset()
+        self.notifications.reset()
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -195,6 +198,29 @@ def create_app(
             return Response(status_code=204, headers=headers)
         return _json(status, body, headers)
 
+    def call_grantless(request: Request, operation: str, handler: Any) -> Response:
+        """A grantless operation (``createDestination``...): an application token of the notifications scope."""
+        now = state.clock.now()
+        try:
+            key = state.tokens.authorize(request.headers.get("x-amz-access-token"), now)
+            if not key.startswith(GRANTLESS_PREFIX):
+                raise ApiError(403, "Unauthorized", ACCESS_DENIED, "This operation needs a grantless access token.")
+        except ApiError as exc:
+            return _json(exc.status, exc.body())
+        decision = state.limiter.acquire(key, operation)
+        headers = {"x-amzn-RateLimit-Limit": format_rate(decision.rate)} if decision.rate is not None else {}
+        if not decision.allowed:
+            return _json(429, ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED).body(), headers)
+        try:
+            status, body = handler()
+        except ApiError as exc:
+            return _json(exc.status, exc.body(), headers)
+        return _json(status, body, headers)
+
+    def notify(seller: Seller, order: dict, change_type: str, reason: str) -> None:
+        """An ORDER_CHANGE for this new version of ``order``, when the seller subscribed (sandbox/spapi/notifications.py)."""
+        state.notifications.order_changed(seller, order, change_type, reason, state.clock.now())
+
     def check_region(marketplace_ids: list[str]) -> None:
         """Amazon's 400 for a marketplace this region's endpoint does not serve."""
         wrong = [m for m in marketplace_ids if region and region_of(m) not in (None, region)]
@@ -269,6 +295,7 @@ def create_app(
             version = shipments.apply(current.order, body, stamp)
             seller.store.append_version(order_id, version)
             seller.confirmations.append({"orderId": order_id, "body": body, "receivedAt": iso_z(now)})
+        notify(seller, version, "OrderStatusChange", "Shipment confirmed")
         return 204, None
 
     @app.post("/orders/v0/orders/{order_id}/shipmentConfirmation")
@@ -286,6 +313,67 @@ def create_app(
             "getMarketplaceParticipations",
             lambda now, seller: (200, {"payload": seller.participations(region)}),
         )
+
+    # -- Notifications API v1 (sandbox/spapi/notifications.py) ---------------------------------------
+    async def json_body(request: Request) -> Any:
+        try:
+            return json.loads(await request.body() or b"null")
+        except ValueError:
+            raise invalid_input("The request body is not valid JSON.") from None
+
+    @app.post("/notifications/v1/destinations")
+    async def create_destination(request: Request) -> Response:
+        try:
+            body = await json_body(request)
+        except ApiError as exc:
+            return _json(exc.status, exc.body())
+        return call_grantless(
+            request, "createDestination", lambda: (200, {"payload": state.notifications.create_destination(body)})
+        )
+
+    @app.get("/notifications/v1/destinations")
+    def get_destinations(request: Request) -> Response:
+        return call_grantless(
+            request, "getDestinations", lambda: (200, {"payload": state.notifications.list_destinations()})
+        )
+
+    @app.get("/notifications/v1/destinations/{destination_id}")
+    def get_destination(request: Request, destination_id: str) -> Response:
+        return call_grantless(
+            request, "getDestination", lambda: (200, {"payload": state.notifications.get_destination(destination_id)})
+        )
+
+    @app.delete("/notifications/v1/destinations/{destination_id}")
+    def delete_destination(request: Request, destination_id: str) -> Response:
+        def run() -> tuple[int, Any]:
+            state.notifications.delete_destination(destination_id)
+            return 200, {}
+
+        return call_grantless(request, "deleteDestination", run)
+
+    @app.post("/notifications/v1/subscriptions/{notification_type}")
+    async def create_subscription(request: Request, notification_type: str) -> Response:
+        try:
+            body = await json_body(request)
+        except ApiError as exc:
+            return _json(exc.status, exc.body())
+        return call(request, "createSubscription", lambda now, seller: (200, {
+            "payload": state.notifications.create_subscription(seller.refresh_token, notification_type, body)
+        }))  # fmt: skip
+
+    @app.get("/notifications/v1/subscriptions/{notification_type}")
+    def get_subscription(request: Request, notification_type: str) -> Response:
+        return call(request, "getSubscription", lambda now, seller: (200, {
+            "payload": state.notifications.get_subscription(seller.refresh_token, notification_type)
+        }))  # fmt: skip
+
+    @app.delete("/notifications/v1/subscriptions/{notification_type}/{subscription_id}")
+    def delete_subscription(request: Request, notification_type: str, subscription_id: str) -> Response:
+        def run(now: datetime, seller: Seller) -> tuple[int, Any]:
+            state.notifications.delete_subscription(seller.refresh_token, notification_type, subscription_id)
+            return 200, {}
+
+        return call(request, "deleteSubscriptionById", run)
 
     # -- admin API ------------------------------------------------------------------------------
     async def admin_body(request: Request) -> Any:
@@ -367,6 +455,11 @@ def create_app(
             ids = await run_in_threadpool(seller.store.put_orders, body)
         except StoreError as exc:
             return admin_error(str(exc))
+        now = state.clock.now()
+        for order_id in ids:  # the version current now is the change Amazon notifies (later ones: not yet)
+            version = seller.store.record(order_id).at(now)
+            if version is not None:
+                notify(seller, version.order, "OrderStatusChange", "Order placed or changed")
         return _json(200, {"stored": len(ids), "orderIds": ids})
 
     @app.get("/_sandbox/orders")
@@ -441,7 +534,51 @@ def create_app(
                     for item in version["orderItems"]:
                         item["fulfillment"] = {"quantityFulfilled": item["quantityOrdered"], "quantityUnfulfilled": 0}
             stored = store.append_version(order_id, version)
+        notify(seller_of(request), stored.order, "OrderStatusChange", f"Order status changed to {status}")
         return _json(200, {"order": project(stored, SECTIONS)})
+
+    @app.post("/_sandbox/orders/{order_id}/cancellation-request")
+    async def cancellation_request(request: Request, order_id: str) -> Response:
+        """The buyer asks to cancel an unshipped order (a BuyerRequestedChange notification; no execution yet)."""
+        body = await admin_body(request)
+        reason = str((body or {}).get("reason", "Order no longer needed")) if isinstance(body, dict) else None
+        if reason is None:
+            return admin_error('expected {"reason": "..."} or no body')
+        now = floor_seconds(state.clock.now())
+        seller = seller_of(request)
+        with seller.store.lock:
+            record = seller.store.record(order_id)
+            current = record.at(now) if record else None
+            if current is None:
+                return admin_error(f"no order {order_id} at {iso_z(now)}", 404)
+            if order_status(current.order) not in ("PENDING", "UNSHIPPED"):
+                return admin_error("only a pending or unshipped order can be asked to be cancelled", 409)
+            stored = seller.store.append_version(
+                order_id, request_cancellation(current.order, max(now, record.versions[-1].time), reason)
+            )
+        notify(seller, stored.order, "BuyerRequestedChange", "Buyer Requested Cancel")
+        return _json(200, {"order": project(stored, SECTIONS)})
+
+    @app.put("/_sandbox/sqs")
+    async def put_sqs(request: Request) -> Response:
+        """Stop (``{"up": false}``) or start again (``{"up": true}``) the local SQS, keeping its queues."""
+        body = await admin_body(request)
+        server = state.notifications.sqs
+        if server is None:
+            return admin_error("no local SQS: start the sandbox with --sqs-port", 409)
+        if not isinstance(body, dict) or not isinstance(body.get("up"), bool):
+            return admin_error('expected {"up": true | false}')
+        await run_in_threadpool(server.start if body["up"] else server.stop)
+        return _json(200, {"up": server.up, "endpoint": server.endpoint})
+
+    @app.get("/_sandbox/notifications")
+    def notification_stats() -> Response:
+        """Destinations, subscriptions and how many ORDER_CHANGE messages reached a queue."""
+        n = state.notifications
+        with n.lock:
+            subscriptions = [{"notificationType": t, **s} for (_, t), s in n.subscriptions.items()]
+            return _json(200, {"destinations": list(n.destinations.values()), "subscriptions": subscriptions,
+                               "sent": n.sent, "sqsEndpoint": n.sqs_endpoint})  # fmt: skip
 
     @app.get("/_sandbox/shipment-confirmations")
     def list_confirmations(request: Request) -> Response:

@@ -12,6 +12,10 @@ from sandbox import credentials
 from sandbox.spapi.errors import ACCESS_DENIED, ApiError
 
 TOKEN_LIFETIME = timedelta(hours=1)
+#: The scopes of grantless operations (``grant_type=client_credentials``) the sandbox serves.
+GRANTLESS_SCOPES = frozenset({"sellingpartnerapi::notifications"})
+#: The key a grantless token authorises: the application, no seller.
+GRANTLESS_PREFIX = "grantless:"
 
 
 @dataclass
@@ -52,10 +56,12 @@ class LwaTokens:
             self._grants = {t: g for t, g in self._grants.items() if g.refresh_token != refresh_token}
 
     def issue(self, form: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """Answer a ``grant_type=refresh_token`` request or raise :class:`LwaError`."""
+        """Answer a ``grant_type=refresh_token`` (or grantless ``client_credentials``) request or raise :class:`LwaError`."""
         grant_type = form.get("grant_type")
         if not grant_type:
             raise LwaError(400, "invalid_request", "The request is missing a required parameter : grant_type")
+        if grant_type == "client_credentials":
+            return self._issue_grantless(form, now)
         if grant_type != "refresh_token":
             raise LwaError(
                 400,
@@ -80,6 +86,26 @@ class LwaTokens:
         return {
             "access_token": access_token,
             "refresh_token": refresh_token,
+            "token_type": "bearer",
+            "expires_in": int(TOKEN_LIFETIME.total_seconds()),
+        }
+
+    def _issue_grantless(self, form: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """A grantless token: the application's own, for the scope asked (no seller behind it)."""
+        for name in ("scope", "client_id", "client_secret"):
+            if not form.get(name):
+                raise LwaError(400, "invalid_request", f"The request is missing a required parameter : {name}")
+        client_id, secret = str(form["client_id"]), str(form["client_secret"])
+        if not secrets.compare_digest(self._clients.get(client_id, "\0"), secret):
+            raise LwaError(401, "invalid_client", "Client authentication failed")
+        if str(form["scope"]) not in GRANTLESS_SCOPES:
+            raise LwaError(400, "invalid_scope", "The request has an invalid parameter : scope")
+        access_token = "Atc|" + secrets.token_urlsafe(48)
+        with self._lock:
+            self._grants[access_token] = _Grant(f"{GRANTLESS_PREFIX}{client_id}", now + TOKEN_LIFETIME)
+        return {
+            "access_token": access_token,
+            "scope": str(form["scope"]),
             "token_type": "bearer",
             "expires_in": int(TOKEN_LIFETIME.total_seconds()),
         }

@@ -17,6 +17,19 @@ USAGE_PLANS: dict[str, tuple[float, int]] = {
     "getOrder": (0.5, 30),
     "confirmShipment": (2.0, 10),
     "getMarketplaceParticipations": (0.016, 15),
+    # Notifications API v1: every operation 1 request/s, burst 5
+    **{
+        op: (1.0, 5)
+        for op in (
+            "createDestination",
+            "getDestinations",
+            "getDestination",
+            "deleteDestination",
+            "createSubscription",
+            "getSubscription",
+            "deleteSubscriptionById",
+        )
+    },
 }
 MODES = ("off", "default", "scaled")
 

@@ -152,18 +152,22 @@ class SpApiHook(BaseHook):
             )
         return ids
 
-    def get_client(self) -> SpApiClient:
-        """A new client for this connection (close it, or use it as a context manager)."""
+    def get_client(self, *, grantless_scope: str | None = None) -> SpApiClient:
+        """A new client for this connection (close it, or use it as a context manager).
+
+        With ``grantless_scope`` (e.g. :data:`~include.clients.amazon.client.NOTIFICATIONS_SCOPE`), a client of the
+        application alone (LWA ``client_credentials``) for grantless operations; no refresh token is used.
+        """
         conn, extra = self.connection, self.extra
         client_id = extra.get("lwa_client_id") or conn.login
         client_secret = extra.get("lwa_client_secret") or conn.password
-        refresh_token = extra.get("refresh_token")
+        refresh_token = None if grantless_scope else extra.get("refresh_token")
         missing = [
             name
             for name, value in (
                 ("lwa_client_id", client_id),
                 ("lwa_client_secret", client_secret),
-                ("refresh_token", refresh_token),
+                ("refresh_token", refresh_token or grantless_scope),
             )
             if not value
         ]
@@ -177,6 +181,7 @@ class SpApiHook(BaseHook):
             client_id=client_id,
             client_secret=client_secret,
             refresh_token=refresh_token,
+            grantless_scope=grantless_scope,
             timeout=timeout,
             max_retries=max_retries,
             pacer=self._pacer or shared_pacer(self.amazon_sp_api_conn_id),

@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 SEARCH_ORDERS_PATH = "/orders/2026-01-01/orders"
 GET_ORDER_PATH = "/orders/2026-01-01/orders/{order_id}"
 CONFIRM_SHIPMENT_PATH = "/orders/v0/orders/{order_id}/shipmentConfirmation"
+DESTINATIONS_PATH = "/notifications/v1/destinations"
+SUBSCRIPTION_PATH = "/notifications/v1/subscriptions/{notification_type}"
+#: The LWA scope of the Notifications API's grantless operations (destinations).
+NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
 DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 USER_AGENT = "amazon-commerce-sync/0.1 (Language=Python; Platform=Airflow)"
 
@@ -147,7 +151,8 @@ class SpApiClient:
         lwa_endpoint: str = DEFAULT_LWA_ENDPOINT,
         client_id: str,
         client_secret: str,
-        refresh_token: str,
+        refresh_token: str | None = None,
+        grantless_scope: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 6,
         pacer: RatePacer | None = None,
@@ -161,7 +166,7 @@ class SpApiClient:
         for name, value in (
             ("client_id", client_id),
             ("client_secret", client_secret),
-            ("refresh_token", refresh_token),
+            ("refresh_token", refresh_token or grantless_scope),
         ):
             if not value:
                 raise ValueError(f"{name} is required")
@@ -172,6 +177,8 @@ class SpApiClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
+        #: a grantless client (``client_credentials`` for this scope) calls the application's own operations
+        self._grantless_scope = grantless_scope
         self.max_retries = max_retries
         self.pacer = pacer if pacer is not None else RatePacer()
         self.stats = ClientStats()
@@ -356,6 +363,44 @@ class SpApiClient:
         path = CONFIRM_SHIPMENT_PATH.format(order_id=quote(order_id, safe=""))
         self._call("confirmShipment", "POST", path, json_body=payload)
 
+    # Notifications API v1: destinations are the application's (grantless client), subscriptions the seller's.
+
+    def get_destinations(self) -> list[dict]:
+        """The application's notification destinations (``getDestinations``; a grantless client)."""
+        body = self._json("getDestinations", self._call("getDestinations", "GET", DESTINATIONS_PATH))
+        return _payload_list(body, "getDestinations")
+
+    def create_destination(self, name: str, sqs_arn: str) -> dict:
+        """Create an SQS destination (``createDestination``; a grantless client): the Destination."""
+        payload = {"name": name, "resourceSpecification": {"sqs": {"arn": sqs_arn}}}
+        body = self._json("createDestination", self._call(
+            "createDestination", "POST", DESTINATIONS_PATH, json_body=payload
+        ))  # fmt: skip
+        return _payload_object(body, "createDestination")
+
+    def get_subscription(self, notification_type: str) -> dict | None:
+        """The seller's subscription to ``notification_type`` (``getSubscription``), None when there is none."""
+        path = SUBSCRIPTION_PATH.format(notification_type=quote(notification_type, safe=""))
+        try:
+            body = self._json("getSubscription", self._call("getSubscription", "GET", path))
+        except SpApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _payload_object(body, "getSubscription")
+
+    def create_subscription(self, notification_type: str, destination_id: str, payload_version: str = "1.0") -> dict:
+        """Subscribe the seller to ``notification_type`` at ``destination_id`` (``createSubscription``)."""
+        path = SUBSCRIPTION_PATH.format(notification_type=quote(notification_type, safe=""))
+        request = {"payloadVersion": payload_version, "destinationId": destination_id}
+        body = self._json("createSubscription", self._call("createSubscription", "POST", path, json_body=request))
+        return _payload_object(body, "createSubscription")
+
+    def delete_subscription(self, notification_type: str, subscription_id: str) -> None:
+        """Delete a subscription (``deleteSubscriptionById``)."""
+        path = SUBSCRIPTION_PATH.format(notification_type=quote(notification_type, safe=""))
+        self._call("deleteSubscriptionById", "DELETE", f"{path}/{quote(subscription_id, safe='')}")
+
     def authenticate(self) -> None:
         """Obtain an LWA access token now if none is valid (checks the credentials without SP-API quota)."""
         self._access_token()
@@ -502,12 +547,11 @@ class SpApiClient:
 
     def _fetch_token(self) -> _AccessToken:
         """Exchange the refresh token for an access token (retrying 429/5xx/transport errors)."""
-        form = {
-            "grant_type": "refresh_token",
-            "refresh_token": self._refresh_token,
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-        }
+        form = {"client_id": self._client_id, "client_secret": self._client_secret}
+        if self._grantless_scope:
+            form.update(grant_type="client_credentials", scope=self._grantless_scope)
+        else:
+            form.update(grant_type="refresh_token", refresh_token=self._refresh_token)
         attempt = 0
         while True:
             requested = self._clock()
@@ -541,6 +585,20 @@ class SpApiClient:
             log.warning("LWA token request -> %d; retry %d in %.2fs", response.status_code, attempt + 1, delay)
             self._sleep(delay)
             attempt += 1
+
+
+def _payload_object(body: dict, operation: str) -> dict:
+    payload = body.get("payload")
+    if not isinstance(payload, dict):
+        raise SpApiError(200, "InvalidResponse", f"{operation} response has no payload object", operation=operation)
+    return payload
+
+
+def _payload_list(body: dict, operation: str) -> list[dict]:
+    payload = body.get("payload")
+    if not isinstance(payload, list):
+        raise SpApiError(200, "InvalidResponse", f"{operation} response has no payload list", operation=operation)
+    return payload
 
 
 def _is_expired_token(error: SpApiError) -> bool:

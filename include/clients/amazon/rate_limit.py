@@ -51,6 +51,17 @@ DEFAULT_PLANS: dict[str, UsagePlan] = {
     "getOrder": UsagePlan(rate=0.5, burst=30),
     "confirmShipment": UsagePlan(rate=2.0, burst=10),
     "getMarketplaceParticipations": UsagePlan(rate=0.016, burst=15),
+    # Notifications API v1 (include/ops/order_change_subscription.py): every operation 1/s, burst 5
+    **{
+        op: UsagePlan(rate=1.0, burst=5)
+        for op in (
+            "createDestination",
+            "getDestinations",
+            "createSubscription",
+            "getSubscription",
+            "deleteSubscriptionById",
+        )
+    },
 }
 
 
