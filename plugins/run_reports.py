@@ -2,7 +2,7 @@
 
 A DAG-run listener (Airflow listeners run where the run's state changes: the
 scheduler, or ``dag.test()``). When an ``amazon_order_sync``,
-``amazon_tracking_push`` or ``amazon_pii_retention`` run succeeds, its ``summarize`` task's return value is
+``amazon_order_events``, ``amazon_tracking_push`` or ``amazon_pii_retention`` run (of any account) succeeds, its ``summarize`` task's return value is
 rendered by :mod:`include.ops.report` and stored as the run's note, which the Grid
 view shows for the selected run; it links to that task's XCom for the complete
 lists of orders kept out (Airflow keeps a note to 1,000 characters). A failed run gets a note naming the failed
@@ -25,26 +25,34 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SUMMARY_TASK = "summarize"
+#: The task whose return value is a run's summary; an event run that stopped after receiving (no order to fetch)
+#: has only its ``receive_notifications`` result.
+SUMMARY_TASKS = ("summarize", "receive_notifications")
 #: First lines of the notes we write: anything from there on is ours and replaced on a re-run.
-REPORT_HEADINGS = ("**Order sync**", "**Tracking push**", "**Buyer data retention**", "**Run failed**")
+REPORT_HEADINGS = (
+    "**Order sync**", "**Order events**", "**Tracking push**", "**Buyer data retention**", "**Run failed**"
+)  # fmt: skip
 
 
-def _summary(dag_run: DagRun, session) -> dict | None:
+def _summary(dag_run: DagRun, session) -> tuple[str, dict] | None:
+    """The task that summarised the run (the first of :data:`SUMMARY_TASKS` with a result) and its result."""
     from airflow.models.xcom import XComModel
     from sqlalchemy import select
 
-    row = session.scalar(
-        select(XComModel).where(
-            XComModel.dag_id == dag_run.dag_id,
-            XComModel.run_id == dag_run.run_id,
-            XComModel.task_id == SUMMARY_TASK,
-            XComModel.map_index == -1,
-            XComModel.key == "return_value",
+    for task_id in SUMMARY_TASKS:
+        row = session.scalar(
+            select(XComModel).where(
+                XComModel.dag_id == dag_run.dag_id,
+                XComModel.run_id == dag_run.run_id,
+                XComModel.task_id == task_id,
+                XComModel.map_index == -1,
+                XComModel.key == "return_value",
+            )
         )
-    )
-    value = XComModel.deserialize_value(row) if row is not None else None
-    return value if isinstance(value, dict) else None
+        value = XComModel.deserialize_value(row) if row is not None else None
+        if isinstance(value, dict):
+            return task_id, value
+    return None
 
 
 def _merge(existing: str | None, report: str, limit: int) -> str:
@@ -97,12 +105,13 @@ def _write(dag_run: DagRun, session, *, failed: bool, reason: str) -> str | None
         failed_tasks = sorted({ti.task_id for ti in dag_run.get_task_instances(state=["failed"], session=session)})
         note = report.failure_note(dag_run.dag_id, reason, failed_tasks)
     else:
-        summary = _summary(dag_run, session)
-        if summary is None:
+        found = _summary(dag_run, session)
+        if found is None:
             return None
+        task_id, summary = found
         # The note links to the summarize task's XCom, which has the complete lists the note can only start.
         base_url = conf.get("api", "base_url", fallback="") or ""
-        list_url = report.xcom_url(dag_run.dag_id, dag_run.run_id, base_url=base_url)
+        list_url = report.xcom_url(dag_run.dag_id, dag_run.run_id, task_id, base_url=base_url)
         note = report.note_renderer(dag_run.dag_id)(summary, list_url=list_url)
     dag_run.note = _merge(dag_run.note, note, report.NOTE_LIMIT)
     return dag_run.note

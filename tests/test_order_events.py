@@ -155,6 +155,11 @@ def test_order_changes_reach_commerce_through_the_queue(events_stack):
     print(f"step 1 (new orders, junk, polling race): {time.monotonic() - started:.0f}s")
     settled = lambda: all(r["state"] in ("success", "failed") for r in stack.runs(EVENTS))  # noqa: E731
     wait(box, stack, "the event runs of step 1 to finish", settled)
+    # Each run's note says what the queue brought, the dropped messages with their reason included.
+    notes = "\n".join(r["note"] or "" for r in stack.runs(EVENTS))
+    assert "**Order events**" in notes and "- Queue: " in notes, notes
+    assert "malformed message: the message body is not JSON" in notes, notes
+    assert "foreign message: a ANY_OFFER_CHANGED notification" in notes, notes
     runs_before_crash = len(stack.runs(EVENTS))
 
     # 2. The queue down while orders change and one is placed, then back; the first run after it crashes before

@@ -153,3 +153,42 @@ def test_alert_lines_carry_no_buyer_data_or_secrets():
     assert Alert("task_failed", "d", "r", task_id="t", map_index=0, try_number=4).line() == (
         "ALERT task_failed dag=d run=r task=t[0] try=4"
     )
+
+
+QUEUE = {"messages": 9, "notifications": 7, "orders": 4, "duplicates_folded": 3, "dropped_count": 2, "deleted": 7,
+         "dropped": [{"message_id": "m-1", "reason": "malformed message: the message body is not JSON"},
+                     {"message_id": "m-2", "reason": "foreign message: a ANY_OFFER_CHANGED notification, "
+                                                     "not ORDER_CHANGE"}]}  # fmt: skip
+
+
+def test_event_run_note_says_what_the_queue_brought_then_the_sync_report():
+    note = report.events_note({**SUMMARY, "queue": QUEUE, "account": "eu"}, list_url=URL)
+    first, queue, *rest = note.splitlines()
+    assert first.startswith("**Order events** (account eu): imported 30 · updated 2 · kept out 26 of 40 orders read")
+    assert queue == (
+        "- Queue: 9 messages, 7 ORDER_CHANGE notifications for 4 orders (3 repeats folded), dropped 2, "
+        "deleted after staging 7"
+    )
+    assert rest[:2] == [
+        "  - message `m-1` malformed message: the message body is not JSON",
+        "  - message `m-2` foreign message: a ANY_OFFER_CHANGED notification, not ORDER_CHANGE",
+    ]
+    assert rest[2].startswith("- Amazon: 40 orders read") and len(note) <= report.NOTE_LIMIT
+
+
+def test_event_run_with_nothing_to_fetch_lists_the_dropped_messages():
+    received = {k: v for k, v in QUEUE.items() if k not in ("deleted", "duplicates_folded")}
+    note = report.events_note({**received, "notifications": 0, "orders": 0, "account": "default"})
+    assert note.splitlines() == [
+        "**Order events**: no order to fetch",
+        "- Queue: 9 messages, 0 ORDER_CHANGE notifications for 0 orders, dropped 2",
+        "  - message `m-1` malformed message: the message body is not JSON",
+        "  - message `m-2` foreign message: a ANY_OFFER_CHANGED notification, not ORDER_CHANGE",
+    ]
+
+
+def test_every_account_s_runs_get_their_dag_s_note():
+    assert report.note_renderer("amazon_order_events_eu") is report.events_note
+    assert report.note_renderer("amazon_pii_retention_eu") is report.retention_note
+    assert report.note_renderer("amazon_order_sync") is report.sync_note
+    assert report.note_renderer("some_other_dag") is None

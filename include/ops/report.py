@@ -216,6 +216,37 @@ def retention_note(summary: dict[str, Any], *, list_url: str | None = None, limi
     return "\n".join(lines)[:limit]
 
 
+def events_note(summary: dict[str, Any], *, list_url: str | None = None, limit: int = NOTE_LIMIT) -> str:
+    """The markdown note of one ``amazon_order_events`` run: what the queue brought (messages, duplicates folded,
+    messages dropped with their reason), then the sync's report of the changed orders.
+
+    A run whose notifications named no order to fetch has only ``receive_notifications``' result (no ``staged``):
+    its note says so and lists the dropped messages.
+    """
+    queue = summary.get("queue") or summary
+    dropped = queue.get("dropped") or []
+    dropped_count = int(queue.get("dropped_count", len(dropped)))
+    line = (
+        f"- Queue: {queue.get('messages', 0)} messages, {queue.get('notifications', 0)} ORDER_CHANGE notifications "
+        f"for {queue.get('orders', 0)} orders"
+        + (f" ({queue['duplicates_folded']} repeats folded)" if queue.get("duplicates_folded") else "")
+        + f", dropped {dropped_count}"
+        + (f", deleted after staging {queue['deleted']}" if "deleted" in queue else "")
+    )
+    listed = [f"  - message `{d.get('message_id', '?')}` {_clip(d.get('reason', ''), 120)}" for d in dropped]
+    if "staged" not in summary:  # nothing to fetch: the run stopped after receiving
+        head = [f"**Order events**{_account_label(summary)}: no order to fetch", line]
+        return _fit(head, listed, dropped_count, [], limit, f"; all of them: {_lists_link(list_url)}")
+    queue_lines = "\n".join(
+        [line, *listed[:3], *([f"  - … and {dropped_count - 3} more"] if dropped_count > 3 else [])]
+    )
+    # The sync's report in the room the queue lines leave (its tail keeps the link to the complete lists).
+    room = limit - len(queue_lines) - 1 - (len("**Order events**") - len("**Order sync**"))
+    report = sync_note(summary, list_url=list_url, limit=room)
+    first, _, rest = report.replace("**Order sync**", "**Order events**", 1).partition("\n")
+    return "\n".join(part for part in (first, queue_lines, rest) if part)
+
+
 def _account_label(summary: dict) -> str:
     """`` (account eu)`` in a run note's heading for an account other than ``default`` (its DAG id says it too)."""
     account = summary.get("account")
@@ -227,14 +258,16 @@ NOTE_RENDERERS = {
     "amazon_order_sync": sync_note,
     "amazon_tracking_push": push_note,
     "amazon_pii_retention": retention_note,
+    "amazon_order_events": events_note,
 }
 
 
 def note_renderer(dag_id: str) -> Callable[..., str] | None:
     """The note renderer of a DAG (of any account: ``amazon_order_sync_eu`` renders like ``amazon_order_sync``)."""
-    from include.adapters.dag_defaults import base_dag_id
-
-    return NOTE_RENDERERS.get(dag_id) or NOTE_RENDERERS.get(base_dag_id(dag_id) or "")
+    for base, renderer in NOTE_RENDERERS.items():
+        if dag_id == base or dag_id.startswith(f"{base}_"):
+            return renderer
+    return None
 
 
 def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit: int = NOTE_LIMIT) -> str:
@@ -245,7 +278,7 @@ def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit
         "- Nothing is lost: the next run retries every order not in Commerce yet (high-water mark, quarantine).",
         "- The failed task's log has the error; an alert was sent (see the runbook: Alerts).",
     ]
-    if note_renderer(dag_id) is sync_note:
+    if note_renderer(dag_id) in (sync_note, events_note):
         lines.append(f"- Orders kept out: {QUARANTINE_HINT}")
     return "\n".join(lines)[:limit]
 

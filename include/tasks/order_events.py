@@ -52,6 +52,7 @@ def receive(*, account: Account = DEFAULT_ACCOUNT) -> dict:
     and the counts; the malformed and foreign messages are deleted at once and listed with their reason (never
     their content). Raises ``AirflowSkipException`` when no order changed: the rest of the run is skipped.
     """
+    from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowSkipException
 
     channel_db.require_current(channel_engine())  # as the sync's first task: a new database is created here
@@ -81,6 +82,7 @@ def receive(*, account: Account = DEFAULT_ACCOUNT) -> dict:
         delete_messages(client, queue_url, drop_handles)
     orders = coalesce(changes)
     result = {
+        "account": account.name,
         "messages": received,
         "notifications": len(changes),
         "orders": len(orders),
@@ -89,6 +91,8 @@ def receive(*, account: Account = DEFAULT_ACCOUNT) -> dict:
     }
     log.info("received %s", result)
     if not orders:
+        # Kept as this task's result although it skips: the run's note lists the dropped messages from it.
+        get_current_context()["ti"].xcom_push(key="return_value", value=result)
         raise AirflowSkipException(
             f"no order changed ({received} messages, {len(dropped)} dropped): nothing to fetch or import"
         )
