@@ -1,1 +1,1 @@
-"""Local stand-ins for Amazon SP-API and Adobe Commerce (see README, "The sandboxes")."""
+"""Local stand-ins for Amazon SP-API and Adobe Commerce (see docs/sandboxes.md)."""

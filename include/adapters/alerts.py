@@ -190,7 +190,7 @@ def _html(alert: Alert) -> str:
         for k, v in asdict(alert).items()
         if v not in (None, "")
     )
-    return f"<p>{html.escape(alert.subject())}</p><table>{rows}</table><p>Runbook: README, section Operating it.</p>"
+    return f"<p>{html.escape(alert.subject())}</p><table>{rows}</table><p>Runbook: docs/runbook.md in the project.</p>"
 
 
 def _smtp_notifier(alert: Alert, extra: dict[str, Any], conn_id: str):

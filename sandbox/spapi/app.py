@@ -2,7 +2,7 @@
 
 ``create_app(seed=None, orders=200, hours=24, rate_limit_mode="default", rate_factor=1.0, region=None, state=None)``
 returns the app wrapped in :class:`sandbox.faults.FaultInjector`. The admin API lives
-under ``/_sandbox`` (documented in the README's "SP-API sandbox" section).
+under ``/_sandbox`` (documented in docs/sandboxes.md, "SP-API sandbox").
 
 ``region`` (NA, EU or FE) makes the app answer as that region's endpoint: a marketplace of
 another region gets Amazon's 400 InvalidInput, and only sellers authorised in the region (or
