@@ -181,12 +181,27 @@ def create_app(
                 raise ApiError(403, "Unauthorized", ACCESS_DENIED, "Access to requested resource is denied.")
         except ApiError as exc:
             return _json(exc.status, exc.body())
+        return metered(key, operation, lambda: handler(now, seller))
+
+    def call_grantless(request: Request, operation: str, handler: Any) -> Response:
+        """A grantless operation (``createDestination``...): an application token of the notifications scope."""
+        try:
+            key = state.tokens.authorize(request.headers.get("x-amz-access-token"), state.clock.now())
+            if not key.startswith(GRANTLESS_PREFIX):
+                raise ApiError(403, "Unauthorized", ACCESS_DENIED, "This operation needs a grantless access token.")
+        except ApiError as exc:
+            return _json(exc.status, exc.body())
+        return metered(key, operation, handler)
+
+    def metered(key: str, operation: str, run: Any) -> Response:
+        """The usage plan of ``operation`` for the token ``key``, then ``run()`` → (status, body); errors become
+        SP-API ErrorList bodies."""
         decision = state.limiter.acquire(key, operation)
         headers = {"x-amzn-RateLimit-Limit": format_rate(decision.rate)} if decision.rate is not None else {}
         if not decision.allowed:
             return _json(429, ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED).body(), headers)
         try:
-            status, body = handler(now, seller)
+            status, body = run()
         except ApiError as exc:
             return _json(exc.status, exc.body(), headers)
         except Exception:
@@ -196,25 +211,6 @@ def create_app(
             )
         if status == 204:
             return Response(status_code=204, headers=headers)
-        return _json(status, body, headers)
-
-    def call_grantless(request: Request, operation: str, handler: Any) -> Response:
-        """A grantless operation (``createDestination``...): an application token of the notifications scope."""
-        now = state.clock.now()
-        try:
-            key = state.tokens.authorize(request.headers.get("x-amz-access-token"), now)
-            if not key.startswith(GRANTLESS_PREFIX):
-                raise ApiError(403, "Unauthorized", ACCESS_DENIED, "This operation needs a grantless access token.")
-        except ApiError as exc:
-            return _json(exc.status, exc.body())
-        decision = state.limiter.acquire(key, operation)
-        headers = {"x-amzn-RateLimit-Limit": format_rate(decision.rate)} if decision.rate is not None else {}
-        if not decision.allowed:
-            return _json(429, ApiError(429, "QuotaExceeded", QUOTA_EXCEEDED).body(), headers)
-        try:
-            status, body = handler()
-        except ApiError as exc:
-            return _json(exc.status, exc.body(), headers)
         return _json(status, body, headers)
 
     def notify(seller: Seller, order: dict, change_type: str, reason: str) -> None:
