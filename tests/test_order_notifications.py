@@ -263,3 +263,30 @@ def test_subscription_command_is_idempotent_and_orders_changes_arrive_schema_val
     )  # fmt: skip
     assert kinds == [("BuyerRequestedChange", "Unshipped"), ("OrderStatusChange", "Canceled"),
                      ("OrderStatusChange", "Unshipped")]  # fmt: skip
+
+
+def test_the_subscription_command_reads_its_connections_from_the_metadata_db(notifying_sandbox, airflow_home):
+    """As an operator runs it (scripts/airflow-ui does): no AIRFLOW_CONN_* variables, the connections are those
+    ``scripts/setup`` stored in the metadata DB; a second run finds what the first made."""
+    import subprocess
+    import sys
+
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    from tests.conftest import PROJECT_ROOT
+
+    stored = {"AMAZON_SP_API": "amazon_sp_api", "AWS_DEFAULT": "aws_default"}
+    connections = notifying_sandbox.airflow_connections()
+    with create_session() as session:
+        for key, conn_id in stored.items():
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+            session.add(Connection.from_json(json.dumps(connections[key]), conn_id=conn_id))
+    env = {k: v for k, v in os.environ.items() if k not in {f"AIRFLOW_CONN_{key}" for key in stored}}
+    command = [sys.executable, "-m", "include.ops.order_change_subscription", "--create-queue"]
+    runs = [subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+            for _ in range(2)]  # fmt: skip
+    assert [r.returncode for r in runs] == [0, 0], [r.stderr[-2000:] for r in runs]
+    first, again = (r.stdout.strip().splitlines()[-1] for r in runs)
+    assert first.startswith("account default: queue arn:aws:sqs:") and " → destination " in first, first
+    assert again == first.split("; created:")[0] + "; created: nothing (all existed)", (first, again)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from include.adapters.accounts import Account, load_accounts
+from include.adapters.hooks.outside_tasks import export_connections
 from include.domain.order_notifications import queue_arn
 
 NOTIFICATION_TYPE = "ORDER_CHANGE"
@@ -120,9 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not accounts:
         print("no account with an order_change_queue" + (f" named {args.account}" if args.account else ""))
         return 1
+    from include.adapters.order_queue import AWS_CONN_ID
+
+    # Outside a task the hooks see only AIRFLOW_CONN_* variables: hand them the metadata DB's connections.
+    export_connections(AWS_CONN_ID, *dict.fromkeys(a.conn_id for a in accounts))
+    failed = 0
     for account in accounts:
-        print(ensure_subscription(account, create_queue=args.create_queue).describe(), flush=True)
-    return 0
+        try:
+            print(ensure_subscription(account, create_queue=args.create_queue).describe(), flush=True)
+        except Exception as exc:  # one account's failure is reported and the others go on
+            failed += 1
+            print(f"account {account.name}: failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
