@@ -304,18 +304,13 @@ def _import_claimed(orders: list[channel_db.ChannelOrder], settings: OrderSettin
     engine = channel_engine()
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
-
-        def run(order: channel_db.ChannelOrder) -> ImportResult:
-            return _in_store(
-                stores,
-                order,
-                lambda store: import_order(
-                    client, order.payload, settings=settings, store=store,
-                    customer_store=stores.customer_store(store.website_id),
-                ),
-            )  # fmt: skip
-
-        raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
+        raw = _map_in_stores(
+            client, stores, orders, settings,
+            lambda order, store: import_order(
+                client, order.payload, settings=settings, store=store,
+                customer_store=stores.customer_store(store.website_id),
+            ),
+        )  # fmt: skip
     results = [_as_result(order, result) for order, result in zip(orders, raw, strict=True)]
     with engine.begin() as conn:
         for order, result in zip(orders, results, strict=True):
@@ -372,17 +367,12 @@ def _apply_claimed(
     engine = channel_engine()
     with CommerceHook().get_client() as client:
         stores = _lookup_stores(client, settings)
-
-        def run(order: channel_db.ChannelOrder) -> ImportResult:
-            return _in_store(
-                stores,
-                order,
-                lambda store: apply_amazon_changes(
-                    client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
-                ),
-            )
-
-        raw = client.map_concurrent(run, orders, settings.commerce_concurrency)
+        raw = _map_in_stores(
+            client, stores, orders, settings,
+            lambda order, store: apply_amazon_changes(
+                client, order.payload, commerce_order_id=order.commerce_order_id, settings=settings, store=store
+            ),
+        )  # fmt: skip
         raw_settled = client.map_concurrent(
             lambda order: settle_canceled_order(client, order.payload), to_settle, settings.commerce_concurrency
         )
@@ -549,6 +539,22 @@ def _in_store(
         reason = f"marketplace {label(order.marketplace_id)} has no Commerce store view in amazon_order_settings (store_by_marketplace)"
         return ImportResult(order.amazon_order_id, "failed", reason=reason)
     return action(store)
+
+
+def _map_in_stores(
+    client,
+    stores: StoreSetup | CommerceUnavailable,
+    orders: list[channel_db.ChannelOrder],
+    settings: OrderSettings,
+    action: Callable[[channel_db.ChannelOrder, StoreRef], ImportResult],
+) -> list[ImportResult | BaseException]:
+    """``action(order, store)`` for every order, ``commerce_concurrency`` at a time, each in its store view
+    (:func:`_in_store`); an order's exception is returned in its place (:func:`_as_result` records it)."""
+    return client.map_concurrent(
+        lambda order: _in_store(stores, order, lambda store: action(order, store)),
+        orders,
+        settings.commerce_concurrency,
+    )
 
 
 def _as_result(order: channel_db.ChannelOrder, result: ImportResult | BaseException) -> ImportResult:
