@@ -42,25 +42,30 @@ class Account:
     #: The SQS queue its ORDER_CHANGE notifications arrive in; None: no event path, polling only.
     order_change_queue: str | None = None
 
-    def _suffixed(self, base: str) -> str:
+    def named(self, base: str) -> str:
+        """``base`` for the default account, ``base_<name>`` for the others (DAG ids, pools, asset names)."""
         return base if self.name == DEFAULT_NAME else f"{base}_{self.name}"
+
+    def uri(self, base: str) -> str:
+        """``base`` for the default account, ``base/<name>`` for the others (asset URIs)."""
+        return base if self.name == DEFAULT_NAME else f"{base}/{self.name}"
 
     @property
     def sync_dag_id(self) -> str:
-        return self._suffixed("amazon_order_sync")
+        return self.named("amazon_order_sync")
 
     @property
     def push_dag_id(self) -> str:
-        return self._suffixed("amazon_tracking_push")
+        return self.named("amazon_tracking_push")
 
     @property
     def events_dag_id(self) -> str:
-        return self._suffixed("amazon_order_events")
+        return self.named("amazon_order_events")
 
     @property
     def pool(self) -> str:
         """The pool serialising this account's SP-API quota users (quota is per seller and application)."""
-        return self._suffixed("amazon_sp_api")
+        return self.named("amazon_sp_api")
 
 
 #: The account existing deployments have: its DAG ids, pool and rows keep the names of a one-account deployment.

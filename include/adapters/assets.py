@@ -9,12 +9,8 @@ def orders_synced(account: Account) -> Asset:
     """Updated by an account's order-sync run that imported or updated merchant-fulfilled orders (its
     `announce_changes` task; skipped otherwise); the event extra carries the run's counts. Starts that account's
     tracking push, and no other account's."""
-    if account.name == DEFAULT_ACCOUNT.name:
-        return Asset(name="amazon_orders_synced", uri="x-amazon-commerce://orders/synced", group="amazon")
     return Asset(
-        name=f"amazon_orders_synced_{account.name}",
-        uri=f"x-amazon-commerce://orders/synced/{account.name}",
-        group="amazon",
+        name=account.named("amazon_orders_synced"), uri=account.uri("x-amazon-commerce://orders/synced"), group="amazon"
     )
 
 
@@ -49,10 +45,9 @@ def order_changes(account: Account) -> Asset:
         delete_message_on_reception=False,
         waiter_delay=WATCH_PAUSE_S,
     )
-    suffix = "" if account.name == DEFAULT_ACCOUNT.name else f"_{account.name}"
     return Asset(
-        name=f"amazon_order_changes{suffix}",
-        uri=f"x-amazon-commerce://orders/changes{'/' + account.name if suffix else ''}",
+        name=account.named("amazon_order_changes"),
+        uri=account.uri("x-amazon-commerce://orders/changes"),
         group="amazon",
-        watchers=[AssetWatcher(name=f"order_change_queue{suffix}", trigger=trigger)],
+        watchers=[AssetWatcher(name=account.named("order_change_queue"), trigger=trigger)],
     )
