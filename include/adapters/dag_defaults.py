@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +26,9 @@ OWNER = "commerce-ops"
 DAG_IDS = ("amazon_order_sync", "amazon_tracking_push")
 
 
-def base_dag_id(dag_id: str) -> str | None:
-    """The one of :data:`DAG_IDS` that ``dag_id`` is, for any account (None: not one of ours)."""
-    for base in DAG_IDS:
+def base_dag_id(dag_id: str, bases: Iterable[str] = DAG_IDS) -> str | None:
+    """The one of ``bases`` (default :data:`DAG_IDS`) that ``dag_id`` is, for any account (None: none of them)."""
+    for base in bases:
         if dag_id == base or dag_id.startswith(f"{base}_"):
             return base
     return None

@@ -264,10 +264,9 @@ NOTE_RENDERERS = {
 
 def note_renderer(dag_id: str) -> Callable[..., str] | None:
     """The note renderer of a DAG (of any account: ``amazon_order_sync_eu`` renders like ``amazon_order_sync``)."""
-    for base, renderer in NOTE_RENDERERS.items():
-        if dag_id == base or dag_id.startswith(f"{base}_"):
-            return renderer
-    return None
+    from include.adapters.dag_defaults import base_dag_id
+
+    return NOTE_RENDERERS.get(base_dag_id(dag_id, NOTE_RENDERERS) or "")
 
 
 def failure_note(dag_id: str, reason: str, failed_tasks: Sequence[str], *, limit: int = NOTE_LIMIT) -> str:
