@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Row
 
 from include.channel_db.statements import chunks, statement, tx
 from include.channel_db.types import now_utc
@@ -59,13 +59,7 @@ def claim_orders(
     bind: Engine | Connection, amazon_order_ids: Sequence[str], lease: Lease, *, now: datetime | None = None
 ) -> list[str]:
     """Claim these channel orders; returns those the lease holds now (in the given order), the others are taken."""
-    ids = sorted(set(amazon_order_ids))
-    held: set[str] = set()
-    with tx(bind) as conn:
-        for chunk in chunks(ids):
-            conn.execute(statement(conn, "claim_orders", "ids"), {**lease.params(now), "ids": chunk})
-            rows = conn.execute(statement(conn, "select_claimed_orders", "ids"), {"owner": lease.owner, "ids": chunk})
-            held.update(rows.scalars())
+    held = {str(row[0]) for row in _claim(bind, "orders", amazon_order_ids, lease, now)}
     return [oid for oid in dict.fromkeys(amazon_order_ids) if oid in held]
 
 
@@ -73,12 +67,19 @@ def claim_pushes(
     bind: Engine | Connection, amazon_order_ids: Sequence[str], lease: Lease, *, now: datetime | None = None
 ) -> set[tuple[str, str]]:
     """Claim the packages of these orders; returns the ``(amazon_order_id, package_reference_id)`` the lease holds."""
-    held: set[tuple[str, str]] = set()
+    return {(str(a), str(p)) for a, p in _claim(bind, "pushes", amazon_order_ids, lease, now)}
+
+
+def _claim(
+    bind: Engine | Connection, rows: str, amazon_order_ids: Sequence[str], lease: Lease, now: datetime | None
+) -> list[Row]:
+    """``claim_<rows>`` for these orders, then the rows the lease holds (``select_claimed_<rows>``), in chunks."""
+    held: list[Row] = []
     with tx(bind) as conn:
         for chunk in chunks(sorted(set(amazon_order_ids))):
-            conn.execute(statement(conn, "claim_pushes", "ids"), {**lease.params(now), "ids": chunk})
-            rows = conn.execute(statement(conn, "select_claimed_pushes", "ids"), {"owner": lease.owner, "ids": chunk})
-            held.update((str(a), str(p)) for a, p in rows)
+            conn.execute(statement(conn, f"claim_{rows}", "ids"), {**lease.params(now), "ids": chunk})
+            owned = {"owner": lease.owner, "ids": chunk}
+            held += conn.execute(statement(conn, f"select_claimed_{rows}", "ids"), owned).all()
     return held
 
 
