@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-AMAZON_ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+from include.domain.order_validation import ORDER_ID
+
 #: Bodies larger than this are not notifications (SQS allows 256 KiB; Amazon's are a few KiB).
 MAX_BODY = 256 * 1024
 
@@ -166,7 +167,7 @@ def parse_notification(body: Any, *, seller_id: str | None = None) -> OrderChang
         raise InvalidNotification(f"a {kind[:40]} notification, not ORDER_CHANGE", foreign=True)
     check(data)
     change = data["Payload"]["OrderChangeNotification"]
-    if not AMAZON_ORDER_ID.match(change["AmazonOrderId"]):
+    if not ORDER_ID.match(change["AmazonOrderId"]):
         raise InvalidNotification("OrderChangeNotification.AmazonOrderId is not an Amazon order id (3-7-7)")
     when = change["OrderChangeTrigger"]["TimeOfOrderChange"]
     changed_at = (
